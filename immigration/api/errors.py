@@ -1,0 +1,100 @@
+"""One error shape for the whole API: {"error": code, "detail": text, "fields": {path: [text]}}.
+
+Field paths are flattened ("applicant.nik") so a client can put each message next to its input.
+Nothing a client sends may produce a 5xx; the only 5xx we answer on purpose is 503 when the
+database is unreachable (then nothing was accepted, and the client should retry).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(exceptions.APIException):
+    """A domain refusal with a stable machine-readable code."""
+
+    def __init__(self, code: str, detail: str, status_code: int) -> None:
+        super().__init__(detail=detail, code=code)
+        self.status_code = status_code
+        self.error_code = code
+
+
+def _flatten(detail: Any, prefix: str = "") -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    messages: dict[str, list[str]] = {}
+    codes: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            path = f"{prefix}.{key}" if prefix and key != "non_field_errors" else (prefix or key)
+            if key == "non_field_errors" and not prefix:
+                path = "non_field_errors"
+            m, c = _flatten(value, path)
+            for k, v in m.items():
+                messages.setdefault(k, []).extend(v)
+            for k, v in c.items():
+                codes.setdefault(k, []).extend(v)
+    elif isinstance(detail, list):
+        for item in detail:
+            m, c = _flatten(item, prefix)
+            for k, v in m.items():
+                messages.setdefault(k, []).extend(v)
+            for k, v in c.items():
+                codes.setdefault(k, []).extend(v)
+    else:
+        key = prefix or "non_field_errors"
+        messages[key] = [str(detail)]
+        codes[key] = [getattr(detail, "code", "invalid") or "invalid"]
+    return messages, codes
+
+
+def error_body(code: str, detail: str, fields: dict[str, list[str]] | None = None,
+               field_codes: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": code, "detail": detail}
+    if fields:
+        body["fields"] = fields
+        body["field_codes"] = field_codes or {}
+    return body
+
+
+def database_unavailable_body() -> dict[str, Any]:
+    return error_body(
+        "database_unavailable",
+        "The office database is unavailable; nothing was saved. Please try again shortly.",
+    )
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DatabaseError) and "connection" in str(exc).lower()
+    ):
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return Response(database_unavailable_body(), status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": "5"})
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    if isinstance(exc, exceptions.ValidationError):
+        fields, codes = _flatten(exc.detail)
+        return Response(
+            error_body("invalid", "Some fields are not valid.", fields, codes),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, ApiError):
+        code = exc.error_code
+    elif isinstance(exc, exceptions.APIException):
+        code = exc.default_code
+    else:
+        code = "error"
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    response.data = error_body(str(code), str(detail))
+    return response

@@ -1,0 +1,163 @@
+"""Input and output shapes of the office API. Plain serializers: parsing and validation only;
+the domain functions do the work."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from immigration import validation
+from immigration.models import ApplicationType, PassportType, Service, Sex
+from immigration.nik import check_nik
+
+
+class StrictCharField(serializers.CharField):
+    """DRF's CharField quietly turns 42 into "42"; a wrong JSON type is a client bug (400)."""
+
+    default_error_messages = {"not_a_string": "Must be a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)  # type: ignore[no-any-return]
+
+
+class StrictDateField(serializers.DateField):
+    default_error_messages = {"not_a_string": "Must be a date string (YYYY-MM-DD)."}
+
+    def to_internal_value(self, value: Any) -> dt.date:
+        if not isinstance(value, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(value)
+
+
+class StrictSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """Unknown fields are refused (400) rather than silently ignored: a misspelled optional
+    field (`emial`) must not be lost without the client noticing."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
+                     for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+def _django_rule(rule: Any, value: Any) -> Any:
+    try:
+        return rule(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(
+            [serializers.ErrorDetail(str(m), code=exc.code) for m in exc.messages]
+        ) from exc
+
+
+class ApplicantInput(StrictSerializer):
+    nik = StrictCharField(min_length=1, max_length=32)
+    full_name = StrictCharField(max_length=200)
+    sex = serializers.ChoiceField(choices=Sex.choices)
+    date_of_birth = StrictDateField()
+    place_of_birth = StrictCharField(min_length=2, max_length=100)
+    mother_name = StrictCharField(max_length=200)
+    address = StrictCharField(min_length=5, max_length=300)
+    phone = StrictCharField(max_length=30)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=200)
+
+    def validate_full_name(self, value: str) -> str:
+        return _django_rule(validation.clean_person_name, value)  # type: ignore[no-any-return]
+
+    def validate_mother_name(self, value: str) -> str:
+        return _django_rule(validation.clean_person_name, value)  # type: ignore[no-any-return]
+
+    def validate_date_of_birth(self, value: dt.date) -> dt.date:
+        return _django_rule(validation.clean_birth_date, value)  # type: ignore[no-any-return]
+
+    def validate_phone(self, value: str) -> str:
+        return _django_rule(validation.clean_phone, value)  # type: ignore[no-any-return]
+
+    def validate_nik(self, value: str) -> str:
+        problem = check_nik(value.strip(), date_of_birth=None, sex=None)
+        if problem:
+            raise serializers.ValidationError(
+                [serializers.ErrorDetail(problem.message, code=problem.code)]
+            )
+        return value.strip()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # Cross-field: the NIK encodes the birth date and the sex.
+        problem = check_nik(attrs["nik"], date_of_birth=attrs["date_of_birth"], sex=attrs["sex"])
+        if problem:
+            raise serializers.ValidationError(
+                {"nik": [serializers.ErrorDetail(problem.message, code=problem.code)]}
+            )
+        return attrs
+
+
+class ApplicationInput(StrictSerializer):
+    office = StrictCharField(max_length=6)
+    service = serializers.ChoiceField(choices=Service.choices)
+    passport_type = serializers.ChoiceField(choices=PassportType.choices)
+    application_type = serializers.ChoiceField(choices=ApplicationType.choices)
+    applicant = ApplicantInput()
+    appointment_date = StrictDateField(required=False, allow_null=True)
+
+    def validate_appointment_date(self, value: dt.date | None) -> dt.date | None:
+        if value is None:
+            return None
+        return _django_rule(validation.clean_appointment_date, value)  # type: ignore[no-any-return]
+
+
+class SubmissionOutput(serializers.Serializer):  # type: ignore[type-arg]
+    reference = serializers.CharField()
+    access_code = serializers.CharField()
+    status = serializers.CharField()
+    status_label = serializers.CharField()
+    submitted_at = serializers.DateTimeField()
+
+
+class ReasonInput(StrictSerializer):
+    reason = StrictCharField(min_length=3, max_length=300)
+
+
+class ResubmitInput(StrictSerializer):
+    applicant = ApplicantInput(required=False, partial=True)
+
+
+class AnnouncementInput(StrictSerializer):
+    message = StrictCharField(min_length=3, max_length=500)
+
+
+class TimelineEntry(serializers.Serializer):  # type: ignore[type-arg]
+    status = serializers.CharField()
+    label = serializers.CharField()
+    at = serializers.DateTimeField()
+    note = serializers.CharField(allow_blank=True)
+
+
+class QueueInfo(serializers.Serializer):  # type: ignore[type-arg]
+    position = serializers.IntegerField(allow_null=True)
+    central_state = serializers.CharField()
+    central_since = serializers.DateTimeField(allow_null=True)
+    note = serializers.CharField()
+
+
+class ApplicationOutput(serializers.Serializer):  # type: ignore[type-arg]
+    reference = serializers.CharField()
+    status = serializers.CharField()
+    status_label = serializers.CharField()
+    service = serializers.CharField()
+    passport_type = serializers.CharField()
+    application_type = serializers.CharField()
+    office = serializers.DictField()
+    submitted_at = serializers.DateTimeField()
+    appointment_date = serializers.DateField(allow_null=True)
+    attention_reason = serializers.CharField(allow_blank=True)
+    timeline = TimelineEntry(many=True)
+    queue = QueueInfo(allow_null=True)
+    applicant = serializers.DictField(required=False, help_text="staff only")

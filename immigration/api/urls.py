@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from immigration.api import views
+
+urlpatterns = [
+    path("applications", views.ApplicationsView.as_view(), name="applications"),
+    path("applications/<str:reference>", views.ApplicationDetailView.as_view(),
+         name="application-detail"),
+    path("applications/<str:reference>/approve", views.ApproveView.as_view(), name="approve"),
+    path("applications/<str:reference>/reject", views.RejectView.as_view(), name="reject"),
+    path("applications/<str:reference>/collect", views.CollectView.as_view(), name="collect"),
+    path("applications/<str:reference>/resubmit", views.ResubmitView.as_view(), name="resubmit"),
+    path("offices/<str:code>/status", views.OfficeStatusView.as_view(), name="office-status"),
+    path("offices/<str:code>/announcements", views.AnnouncementsView.as_view(),
+         name="office-announcements"),
+    path("queue", views.QueueView.as_view(), name="queue"),
+    path("queue/dead", views.DeadLettersView.as_view(), name="queue-dead"),
+    path("queue/dead/<int:message_id>/retry", views.DeadLetterRetryView.as_view(),
+         name="queue-dead-retry"),
+    path("webhooks/printing", views.PrintingWebhookView.as_view(), name="webhook-printing"),
+]

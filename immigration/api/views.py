@@ -1,0 +1,383 @@
+"""The office REST API (v1). Each view parses, checks ownership, calls one domain function and
+renders. See DESIGN.md for the contract."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from immigration import intake, printing
+from immigration.api import serializers as s
+from immigration.api.errors import ApiError
+from immigration.api.permissions import IsCounterStaff, is_counter_staff
+from immigration.board import application_view, office_board
+from immigration.lifecycle import Status
+from immigration.models import (
+    Announcement,
+    IllegalTransition,
+    Office,
+    PassportApplication,
+    nik_blind_index,
+)
+from immigration.references import normalize_reference
+from queueing.dead_letters import NotDead, dead_letter_retry
+from queueing.models import MessageStatus, OutboxMessage
+from queueing.stats import queue_stats
+from services.signing import SignatureError, verify
+
+NOT_FOUND = ApiError("not_found", "No application with this reference and access code.", 404)
+
+
+def _language(request: Request) -> str:
+    return getattr(request, "LANGUAGE_CODE", "id") or "id"
+
+
+def _staff_office(request: Request) -> str:
+    return request.user.membership.office_id  # type: ignore[union-attr]
+
+
+def _locked_for_staff(request: Request, reference: str) -> PassportApplication:
+    """The application, row-locked, if it belongs to the caller's office. Must be called inside
+    transaction.atomic()."""
+    normalized = normalize_reference(reference)
+    application = (
+        PassportApplication.objects.select_for_update()
+        .filter(reference=normalized, office_id=_staff_office(request))
+        .first()
+        if normalized
+        else None
+    )
+    if application is None:
+        raise ApiError("not_found", "No such application at your office.", 404)
+    return application
+
+
+def _illegal(exc: IllegalTransition) -> ApiError:
+    return ApiError("illegal_transition", str(exc), 409)
+
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.UUID, OpenApiParameter.HEADER, required=True,
+    description="A UUID made by the client for this submission; retries reuse it.",
+)
+ACCESS_CODE_HEADER = OpenApiParameter(
+    "X-Access-Code", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="The applicant's access code (not needed with staff authentication).",
+)
+
+
+class ApplicationsView(APIView):
+    """POST: submit (anyone). GET: list the office's applications (staff)."""
+
+    def get_permissions(self) -> list[Any]:
+        return [IsCounterStaff()] if self.request.method == "GET" else []
+
+    @extend_schema(
+        operation_id="applications_submit",
+        request=s.ApplicationInput,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: s.SubmissionOutput},
+    )
+    def post(self, request: Request) -> HttpResponse:
+        raw_key = request.headers.get("Idempotency-Key", "")
+        if not raw_key:
+            raise ApiError("idempotency_key_required",
+                           "Send an Idempotency-Key header (a UUID made by the client).", 400)
+        try:
+            key = uuid.UUID(raw_key)
+        except ValueError as exc:
+            raise ApiError("idempotency_key_invalid", "Idempotency-Key must be a UUID.",
+                           400) from exc
+        payload = request.data
+        fingerprint = intake.request_fingerprint(payload)
+        form = s.ApplicationInput(data=payload)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        office = Office.objects.filter(code=data["office"].upper()).first()
+        if office is None:
+            raise serializers.ValidationError({"office": ["Unknown office code."]})
+        if data["service"] == "express" and not office.express_open:
+            raise ApiError("service_unavailable", "Express service is not open at this office.",
+                           409)
+        try:
+            result = intake.application_submit(
+                key=key,
+                fingerprint=fingerprint,
+                office=office,
+                applicant=dict(data["applicant"]),
+                fields={
+                    "service": data["service"],
+                    "passport_type": data["passport_type"],
+                    "application_type": data["application_type"],
+                    "appointment_date": data.get("appointment_date"),
+                },
+                language=_language(request),
+            )
+        except intake.KeyReused as exc:
+            raise ApiError("idempotency_key_reused",
+                           "This Idempotency-Key was used with a different body.", 422) from exc
+        except intake.KeyInFlight as exc:
+            raise ApiError("idempotency_key_in_flight",
+                           "A request with this Idempotency-Key is still being processed.",
+                           409) from exc
+        except intake.ActiveApplicationExists as exc:
+            raise ApiError("active_application_exists",
+                           "There is already an application in progress for this NIK.",
+                           409) from exc
+        # The stored bytes are returned as they are, so a replay is byte-identical.
+        response = HttpResponse(result.body, status=result.status_code,
+                                content_type="application/json")
+        response["Cache-Control"] = "no-store"  # it carries the access code
+        if result.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+    @extend_schema(
+        operation_id="applications_list",
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR),
+            OpenApiParameter("service", OpenApiTypes.STR),
+            OpenApiParameter("q", OpenApiTypes.STR, description="reference or NIK (exact)"),
+        ],
+        responses={200: s.ApplicationOutput(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        qs: QuerySet[PassportApplication] = (
+            PassportApplication.objects.for_office(_staff_office(request))
+            .select_related("office")
+            .order_by("-submitted_at", "-id")
+        )
+        status_filter = request.query_params.get("status")
+        if status_filter:
+            if status_filter not in Status.values:
+                raise serializers.ValidationError({"status": ["Unknown status."]})
+            qs = qs.filter(status=status_filter)
+        service = request.query_params.get("service")
+        if service:
+            qs = qs.filter(service=service)
+        q = request.query_params.get("q", "").strip()
+        if q:
+            reference = normalize_reference(q)
+            qs = qs.filter(reference=reference) if reference else qs.filter(
+                nik_index=nik_blind_index(q)
+            )
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(qs.prefetch_related("events"), request, view=self)
+        rows = [application_view(a, language=_language(request), staff=True) for a in page or []]
+        return paginator.get_paginated_response(s.ApplicationOutput(rows, many=True).data)
+
+
+class ApplicationDetailView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "lookup"
+
+    @extend_schema(operation_id="applications_status", parameters=[ACCESS_CODE_HEADER],
+                   responses={200: s.ApplicationOutput})
+    def get(self, request: Request, reference: str) -> Response:
+        normalized = normalize_reference(reference)
+        application = (
+            PassportApplication.objects.select_related("office")
+            .prefetch_related("events")
+            .filter(reference=normalized)
+            .first()
+            if normalized
+            else None
+        )
+        staff = is_counter_staff(request.user)
+        if application is None:
+            raise NOT_FOUND
+        if staff:
+            if application.office_id != _staff_office(request):
+                raise NOT_FOUND
+        else:
+            code = request.headers.get("X-Access-Code", "")
+            # Unknown reference and wrong code answer the same 404: a guesser learns nothing.
+            if not code or not application.access_code_matches(code):
+                raise NOT_FOUND
+        data = application_view(application, language=_language(request), staff=staff)
+        response = Response(s.ApplicationOutput(data).data)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class _StaffAction(APIView):
+    permission_classes = [IsCounterStaff]
+
+    def _render(self, request: Request, application: PassportApplication) -> Response:
+        application.refresh_from_db()
+        data = application_view(application, language=_language(request), staff=True)
+        return Response(s.ApplicationOutput(data).data)
+
+
+class ApproveView(_StaffAction):
+    @extend_schema(operation_id="applications_approve", request=None,
+                   responses={200: s.ApplicationOutput})
+    def post(self, request: Request, reference: str) -> Response:
+        with transaction.atomic():
+            application = _locked_for_staff(request, reference)
+            try:
+                application.approve(by=request.user)
+            except IllegalTransition as exc:
+                raise _illegal(exc) from exc
+        return self._render(request, application)
+
+
+class RejectView(_StaffAction):
+    @extend_schema(operation_id="applications_reject", request=s.ReasonInput,
+                   responses={200: s.ApplicationOutput})
+    def post(self, request: Request, reference: str) -> Response:
+        form = s.ReasonInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        with transaction.atomic():
+            application = _locked_for_staff(request, reference)
+            try:
+                application.reject(by=request.user, reason=form.validated_data["reason"])
+            except IllegalTransition as exc:
+                raise _illegal(exc) from exc
+        return self._render(request, application)
+
+
+class CollectView(_StaffAction):
+    @extend_schema(operation_id="applications_collect", request=None,
+                   responses={200: s.ApplicationOutput})
+    def post(self, request: Request, reference: str) -> Response:
+        with transaction.atomic():
+            application = _locked_for_staff(request, reference)
+            try:
+                application.collect(by=request.user)
+            except IllegalTransition as exc:
+                raise _illegal(exc) from exc
+        return self._render(request, application)
+
+
+class ResubmitView(_StaffAction):
+    @extend_schema(operation_id="applications_resubmit", request=s.ResubmitInput,
+                   responses={200: s.ApplicationOutput})
+    def post(self, request: Request, reference: str) -> Response:
+        form = s.ResubmitInput(data=request.data or {})
+        form.is_valid(raise_exception=True)
+        corrections = dict(form.validated_data.get("applicant") or {})
+        with transaction.atomic():
+            application = _locked_for_staff(request, reference)
+            if corrections:
+                merged = {**application.applicant_data(), **corrections}
+                full = s.ApplicantInput(data={k: str(v) for k, v in merged.items()})
+                full.is_valid(raise_exception=True)
+                corrections = dict(full.validated_data)
+            try:
+                application.resubmit(by=request.user, applicant=corrections or None)
+            except IllegalTransition as exc:
+                raise _illegal(exc) from exc
+        return self._render(request, application)
+
+
+class OfficeStatusView(APIView):
+    @extend_schema(operation_id="offices_status", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, code: str) -> Response:
+        office = Office.objects.filter(code=code.upper()[:6]).first()
+        if office is None:
+            raise ApiError("not_found", "Unknown office.", 404)
+        return Response(office_board(office, language=_language(request)))
+
+
+class AnnouncementsView(APIView):
+    permission_classes = [IsCounterStaff]
+
+    @extend_schema(operation_id="offices_announce", request=s.AnnouncementInput,
+                   responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, code: str) -> Response:
+        if code.upper() != _staff_office(request):
+            raise ApiError("forbidden", "You can only announce for your own office.", 403)
+        form = s.AnnouncementInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        announcement = Announcement.objects.create(
+            office_id=code.upper(), message=form.validated_data["message"], created_by=request.user
+        )
+        return Response({"id": announcement.pk, "message": announcement.message,
+                         "at": announcement.created_at}, status=status.HTTP_201_CREATED)
+
+
+class QueueView(APIView):
+    permission_classes = [IsCounterStaff]
+
+    @extend_schema(operation_id="queue_status", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        return Response(queue_stats().as_dict())
+
+
+def _dead_letter(message: OutboxMessage) -> dict[str, Any]:
+    return {"id": message.pk, "topic": message.topic, "key": message.key,
+            "attempts": message.attempts, "reason": message.last_error, "dead_at": message.dead_at}
+
+
+class DeadLettersView(APIView):
+    permission_classes = [IsCounterStaff]
+
+    @extend_schema(operation_id="queue_dead", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        paginator = PageNumberPagination()
+        qs = OutboxMessage.objects.filter(status=MessageStatus.DEAD).order_by("-dead_at", "-id")
+        page = paginator.paginate_queryset(qs, request, view=self) or []
+        return paginator.get_paginated_response([_dead_letter(m) for m in page])
+
+
+class DeadLetterRetryView(APIView):
+    permission_classes = [IsCounterStaff]
+
+    @extend_schema(operation_id="queue_dead_retry", request=None,
+                   responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, message_id: int) -> Response:
+        try:
+            message = dead_letter_retry(message_id=message_id)
+        except OutboxMessage.DoesNotExist as exc:
+            raise ApiError("not_found", "No such dead letter.", 404) from exc
+        except NotDead as exc:
+            raise ApiError("not_dead", str(exc), 409) from exc
+        return Response({"id": message.pk, "status": message.status})
+
+
+class PrintingWebhookView(APIView):
+    """Central's signed status callbacks (Standard Webhooks)."""
+
+    authentication_classes: list[Any] = []
+
+    @extend_schema(
+        operation_id="webhooks_printing",
+        request=inline_serializer("PrintingCallback", {
+            "event_id": serializers.CharField(), "key": serializers.CharField(),
+            "job_id": serializers.CharField(), "status": serializers.CharField(),
+            "at": serializers.DateTimeField(), "reason": serializers.CharField(required=False),
+        }),
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request) -> Response:
+        body = request.body
+        try:
+            verify(printing.central_secrets(), body, request.headers)
+        except SignatureError as exc:
+            raise ApiError("bad_signature", str(exc), 401) from exc
+        try:
+            payload = json.loads(body)
+        except ValueError as exc:
+            raise ApiError("invalid", "Callback body is not JSON.", 400) from exc
+        if not isinstance(payload, dict):
+            raise ApiError("invalid", "Callback body must be a JSON object.", 400)
+        event_id = request.headers.get("webhook-id", "")
+        try:
+            changed = printing.callback_apply(event_id=event_id, payload=payload)
+        except printing.CallbackRejected as exc:
+            raise ApiError(exc.code, exc.detail, exc.status) from exc
+        return Response({"ok": True, "changed": changed})

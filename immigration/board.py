@@ -1,0 +1,116 @@
+"""What applicants are told about an office and about their place in the queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Min
+from django.utils import timezone
+
+from immigration.lifecycle import Status, label
+from immigration.models import PRINT_JOB_TOPIC, Office, PassportApplication
+from queueing.models import OutboxMessage, UpstreamHealth
+from queueing.stats import position_in_queue
+
+UPSTREAM = "central_printing"
+
+CENTRAL_NOTES = {
+    "id": {
+        "up": "Pusat percetakan berjalan normal.",
+        "down": "Pusat percetakan sedang tidak dapat dihubungi. Permohonan tetap diterima dan "
+                "akan dikirim otomatis begitu pusat pulih.",
+        "recovering": "Pusat percetakan baru pulih; antrean sedang dikirim bertahap.",
+    },
+    "en": {
+        "up": "Central printing is working normally.",
+        "down": "Central printing cannot be reached. Applications are still accepted and will "
+                "be sent automatically as soon as it recovers.",
+        "recovering": "Central printing has just recovered; the backlog is being sent gradually.",
+    },
+}
+
+
+def central_health() -> UpstreamHealth:
+    return UpstreamHealth.objects.filter(upstream=UPSTREAM).first() or UpstreamHealth(
+        upstream=UPSTREAM, state=UpstreamHealth.State.UP, since=None
+    )
+
+
+def _lang(language: str) -> str:
+    return "en" if language.startswith("en") else "id"
+
+
+def office_board(office: Office, *, language: str) -> dict[str, Any]:
+    lang = _lang(language)
+    health = central_health()
+    waiting = PassportApplication.objects.for_office(office.code).filter(
+        status=Status.QUEUED_FOR_PRINTING
+    )
+    oldest = waiting.aggregate(oldest=Min("approved_at"))["oldest"]
+    printing_up = health.state == UpstreamHealth.State.UP
+    return {
+        "office": {"code": office.code, "name": office.name},
+        "services": {
+            "registration": {"available": office.registration_open, "note": office.service_note},
+            "express": {"available": office.express_open, "note": ""},
+            "printing": {
+                "available": printing_up,
+                "note": CENTRAL_NOTES[lang][health.state],
+            },
+            "pickup": {"available": office.pickup_open, "note": ""},
+        },
+        "central": {"state": health.state, "since": health.since},
+        "backlog": {
+            "waiting_for_central": waiting.count(),
+            "oldest_age_seconds": (timezone.now() - oldest).total_seconds() if oldest else None,
+        },
+        "announcements": [
+            {"message": a.message, "at": a.created_at}
+            for a in office.announcements.filter(active=True)[:10]
+        ],
+    }
+
+
+def application_view(
+    application: PassportApplication, *, language: str, staff: bool
+) -> dict[str, Any]:
+    lang = _lang(language)
+    queue = None
+    if application.status == Status.QUEUED_FOR_PRINTING:
+        health = central_health()
+        message = OutboxMessage.objects.filter(
+            topic=PRINT_JOB_TOPIC, key=application.print_job_key
+        ).first()
+        queue = {
+            "position": position_in_queue(message) if message else None,
+            "central_state": health.state,
+            "central_since": health.since,
+            "note": CENTRAL_NOTES[lang][health.state],
+        }
+    shown_notes = {Status.REJECTED, Status.NEEDS_ATTENTION}
+    data: dict[str, Any] = {
+        "reference": application.reference,
+        "status": application.status,
+        "status_label": label(application.status, lang),
+        "service": application.service,
+        "passport_type": application.passport_type,
+        "application_type": application.application_type,
+        "office": {"code": application.office.code, "name": application.office.name},
+        "submitted_at": application.submitted_at,
+        "appointment_date": application.appointment_date,
+        "attention_reason": application.attention_reason,
+        "timeline": [
+            {
+                "status": e.to_status,
+                "label": label(e.to_status, lang),
+                "at": e.at,
+                "note": e.note if (staff or e.to_status in shown_notes) else "",
+            }
+            for e in application.events.all()
+        ],
+        "queue": queue,
+    }
+    if staff:
+        data["applicant"] = application.applicant_data()
+        data["data_version"] = application.data_version
+    return data

@@ -1,0 +1,46 @@
+"""Development secrets, generated on first run and kept out of git (var/ is ignored).
+
+Production must set every secret in the environment; settings refuse to start otherwise.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from pathlib import Path
+
+
+def _fresh() -> dict[str, str]:
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        # Version 1 of the AES-256-GCM key for applicant data at rest.
+        "PII_KEYS": "1:" + base64.b64encode(os.urandom(32)).decode(),
+        "PII_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "CENTRAL_PRINTING_SECRET": "whsec_" + base64.b64encode(os.urandom(24)).decode(),
+    }
+
+
+def load(path: Path) -> dict[str, str]:
+    """Read the development secrets file, creating it (0600) on first use."""
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text())
+        missing = {k: v for k, v in _fresh().items() if k not in stored}
+        if not missing:
+            return stored
+        stored.update(missing)
+        values = stored
+    else:
+        values = _fresh()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write-then-rename so two processes starting together never read half a file.
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(values, fh, indent=2)
+    if path.exists():
+        tmp.unlink()
+        return load(path)
+    tmp.replace(path)
+    return values

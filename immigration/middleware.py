@@ -1,0 +1,39 @@
+"""Request guards that must hold for every view, DRF or not."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from immigration.api.errors import database_unavailable_body, error_body
+
+
+class DatabaseUnavailableMiddleware:
+    """Too-large bodies get 413 before anything reads them (DRF reads the WSGI stream itself, so
+    Django's own DATA_UPLOAD_MAX_MEMORY_SIZE check does not cover API views), and a database
+    outage outside DRF views becomes a JSON 503 rather than an HTML 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse(error_body("bad_request", "Invalid Content-Length."), status=400)
+        if limit is not None and length > limit:
+            return JsonResponse(
+                error_body("too_large", f"Request bodies are limited to {limit} bytes."),
+                status=413,
+            )
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, OperationalError | InterfaceError):
+            return JsonResponse(database_unavailable_body(), status=503,
+                                headers={"Retry-After": "5"})
+        return None

@@ -1,0 +1,348 @@
+"""The passport-application domain: offices, staff, applications and their status events.
+
+State changes are methods on the application; each writes an append-only status event in the
+same transaction. Callers hold the row lock (`select_for_update`) for any method that changes
+status, so two staff clicking "approve" at once produce one transition, not two.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hmac
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from immigration.lifecycle import ACTIVE_STATUSES, Actor, Status, chain_position, is_allowed
+from immigration.personal_data import EncryptedTextField, blind_index
+from immigration.references import hash_access_code, new_access_code, new_reference
+from queueing.outbox import enqueue
+
+PRINT_JOB_TOPIC = "central_printing.print_job"
+
+
+class IllegalTransition(Exception):
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(f"an application that is {current} cannot become {target}")
+        self.current, self.target = current, target
+
+
+class Office(models.Model):
+    code = models.CharField(max_length=6, primary_key=True)
+    name = models.CharField(max_length=120)
+    registration_open = models.BooleanField(default=True)
+    express_open = models.BooleanField(default=True)
+    pickup_open = models.BooleanField(default=True)
+    service_note = models.CharField(max_length=300, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class StaffMembership(models.Model):
+    """Staff belong to one office and see only its applications."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    )
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="staff")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.office_id}"
+
+
+class Announcement(models.Model):
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="announcements")
+    message = models.CharField(max_length=500)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.office_id}: {self.message[:40]}"
+
+
+class Service(models.TextChoices):
+    REGULAR = "regular", "Regular"
+    EXPRESS = "express", "Express (percepatan)"
+
+
+class PassportType(models.TextChoices):
+    ORDINARY = "ordinary", "Ordinary"
+    ELECTRONIC = "electronic", "Electronic"
+
+
+class ApplicationType(models.TextChoices):
+    NEW = "new", "New"
+    RENEWAL = "renewal", "Renewal"
+    REPLACEMENT_LOST = "replacement_lost", "Replacement (lost)"
+    REPLACEMENT_DAMAGED = "replacement_damaged", "Replacement (damaged)"
+
+
+class Sex(models.TextChoices):
+    MALE = "M", "Male"
+    FEMALE = "F", "Female"
+
+
+PERSONAL_FIELDS = (
+    "nik", "full_name", "sex", "date_of_birth", "place_of_birth", "mother_name", "address",
+    "phone", "email",
+)
+
+
+class ApplicationQuerySet(models.QuerySet["PassportApplication"]):
+    def for_office(self, office_code: str) -> ApplicationQuerySet:
+        return self.filter(office_id=office_code)
+
+    def with_nik(self, nik: str) -> ApplicationQuerySet:
+        return self.filter(nik_index=nik_blind_index(nik))
+
+    def active(self) -> ApplicationQuerySet:
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+
+def nik_blind_index(nik: str) -> str:
+    return blind_index(nik, purpose="nik")
+
+
+def _access_key() -> bytes:
+    return base64.b64decode(settings.PII_INDEX_KEY)
+
+
+class PassportApplication(models.Model):
+    reference = models.CharField(max_length=20, unique=True)
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="applications")
+    service = models.CharField(max_length=10, choices=Service.choices)
+    passport_type = models.CharField(max_length=12, choices=PassportType.choices)
+    application_type = models.CharField(max_length=24, choices=ApplicationType.choices)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.RECEIVED)
+    appointment_date = models.DateField(null=True, blank=True)
+
+    # Personal data: encrypted at rest, never filtered on (see personal_data.py).
+    nik = EncryptedTextField()
+    nik_index = models.CharField(max_length=64, db_index=True, editable=False)
+    full_name = EncryptedTextField()
+    sex = EncryptedTextField()
+    date_of_birth = EncryptedTextField()  # ISO date; encrypted, so stored as text
+    place_of_birth = EncryptedTextField()
+    mother_name = EncryptedTextField()
+    address = EncryptedTextField()
+    phone = EncryptedTextField()
+    email = EncryptedTextField(blank=True, default="")
+
+    access_code_hash = models.CharField(max_length=64, editable=False)
+    # Bumped whenever staff correct the data; part of the print-job key, so central sees a
+    # corrected application as a new job rather than as a reused key with a different body.
+    data_version = models.PositiveIntegerField(default=1)
+    attention_reason = models.CharField(max_length=500, blank=True, default="")
+    submitted_at = models.DateTimeField(default=timezone.now)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ApplicationQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # The one-active-application-per-NIK rule, enforced by the database itself so two
+            # concurrent submissions cannot both pass a check-then-insert.
+            models.UniqueConstraint(
+                fields=["nik_index"],
+                condition=Q(status__in=[s.value for s in ACTIVE_STATUSES]),
+                name="one_active_application_per_nik",
+            ),
+        ]
+        indexes = [models.Index(fields=["office", "status"], name="application_office_status")]
+
+    def __str__(self) -> str:
+        return self.reference  # never personal data: this string ends up in logs and admin
+
+    # --- creation ---------------------------------------------------------------------------
+    @classmethod
+    def build(cls, *, office: Office, applicant: dict[str, Any], **fields: Any) -> tuple[
+        PassportApplication, str
+    ]:
+        """An unsaved application with a fresh reference and access code (returned in clear,
+        once: only its hash is stored)."""
+        code = new_access_code()
+        application = cls(
+            office=office,
+            reference=new_reference(office.code),
+            access_code_hash=hash_access_code(code, key=_access_key()),
+            **fields,
+        )
+        application.set_applicant(applicant)
+        return application, code
+
+    def set_applicant(self, applicant: dict[str, Any]) -> None:
+        for name in PERSONAL_FIELDS:
+            value = applicant.get(name) or ""
+            setattr(self, name, value.isoformat() if isinstance(value, dt.date) else str(value))
+        self.nik_index = nik_blind_index(self.nik)
+
+    def applicant_data(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in PERSONAL_FIELDS}
+
+    def access_code_matches(self, code: str) -> bool:
+        return hmac.compare_digest(self.access_code_hash, hash_access_code(code, key=_access_key()))
+
+    # --- lifecycle --------------------------------------------------------------------------
+    def _transition(self, target: Status, *, actor: Actor, user: Any = None, note: str = "") -> None:
+        """Move to `target` and record it. Caller holds the row lock inside a transaction."""
+        if not is_allowed(Status(self.status), target, actor):
+            raise IllegalTransition(self.status, target)
+        previous = self.status
+        self.status = target
+        self.save(update_fields=["status", "attention_reason", "approved_at", "data_version",
+                                 "updated_at"])
+        StatusEvent.objects.create(
+            application=self,
+            from_status=previous,
+            to_status=target,
+            actor=actor,
+            user=user if user is not None and user.is_authenticated else None,
+            note=note[:500],
+        )
+
+    def record_received(self, *, actor: Actor, user: Any = None) -> None:
+        """The first event of the timeline, written when the application is accepted."""
+        StatusEvent.objects.create(
+            application=self, from_status="", to_status=Status.RECEIVED, actor=actor,
+            user=user if user is not None and user.is_authenticated else None,
+        )
+
+    @property
+    def print_job_key(self) -> str:
+        return f"{self.reference}:v{self.data_version}"
+
+    def approve(self, *, by: Any) -> bool:
+        """Approve for printing and put the print job in the outbox, in the caller's
+        transaction. Returns False (and does nothing) when it is already approved or beyond."""
+        if chain_position(self.status) >= 0:
+            return False
+        self.approved_at = timezone.now()
+        self._transition(Status.QUEUED_FOR_PRINTING, actor=Actor.STAFF, user=by)
+        self._enqueue_print_job()
+        return True
+
+    def _enqueue_print_job(self) -> None:
+        enqueue(
+            topic=PRINT_JOB_TOPIC,
+            key=self.print_job_key,
+            # No personal data in the outbox: the job body is built from this row at send time.
+            payload={"application_id": self.pk, "data_version": self.data_version},
+            priority=1 if self.service == Service.EXPRESS else 0,
+        )
+
+    def reject(self, *, by: Any, reason: str) -> None:
+        self._transition(Status.REJECTED, actor=Actor.STAFF, user=by, note=reason)
+
+    def cancel(self, *, by: Any, actor: Actor = Actor.STAFF, note: str = "") -> None:
+        self._transition(Status.CANCELLED, actor=actor, user=by, note=note)
+
+    def collect(self, *, by: Any) -> None:
+        self._transition(Status.COLLECTED, actor=Actor.STAFF, user=by)
+
+    def resubmit(self, *, by: Any, applicant: dict[str, Any] | None = None) -> None:
+        """After central refused the data: correct it (optional) and send a new data version."""
+        if self.status != Status.NEEDS_ATTENTION:
+            raise IllegalTransition(self.status, Status.QUEUED_FOR_PRINTING)
+        if applicant:
+            self.set_applicant({**self.applicant_data(), **applicant})
+            self.save(update_fields=[*PERSONAL_FIELDS, "nik_index", "updated_at"])
+        self.data_version += 1
+        self.attention_reason = ""
+        self.approved_at = timezone.now()
+        self._transition(Status.QUEUED_FOR_PRINTING, actor=Actor.STAFF, user=by,
+                         note=f"data version {self.data_version}")
+        self._enqueue_print_job()
+
+    def mark_sent_to_central(self, *, job_id: str) -> None:
+        """Central acknowledged the print job. A no-op when callbacks already moved it on."""
+        if self.status == Status.QUEUED_FOR_PRINTING:
+            self._transition(Status.SENT_TO_CENTRAL, actor=Actor.DELIVERY,
+                             note=f"central job {job_id}")
+
+    def advance_from_central(self, target: Status, *, note: str = "") -> bool:
+        """Apply a central callback. Forward moves only: a late or repeated callback is ignored.
+        Returns True when the status changed."""
+        if chain_position(self.status) < 0 or chain_position(target) <= chain_position(self.status):
+            return False
+        self._transition(target, actor=Actor.CENTRAL, note=note)
+        return True
+
+    def needs_attention(self, *, reason: str, actor: Actor) -> None:
+        self.attention_reason = reason[:500]
+        self._transition(Status.NEEDS_ATTENTION, actor=actor, note=reason)
+
+
+class StatusEvent(models.Model):
+    """Append-only: one row per transition. Never updated or deleted."""
+
+    application = models.ForeignKey(
+        PassportApplication, on_delete=models.CASCADE, related_name="events"
+    )
+    from_status = models.CharField(max_length=24, blank=True)
+    to_status = models.CharField(max_length=24, choices=Status.choices)
+    actor = models.CharField(max_length=12, choices=Actor.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.CharField(max_length=500, blank=True, default="")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}: {self.from_status or '-'} -> {self.to_status}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RuntimeError("status events are append-only")
+        super().save(*args, **kwargs)
+
+
+class IdempotencyRecord(models.Model):
+    """A submitted response kept for replays of the same Idempotency-Key for 24 hours. The body
+    holds the access code, so it is encrypted like personal data."""
+
+    key = models.UUIDField()
+    scope = models.CharField(max_length=50)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = EncryptedTextField()
+    application = models.ForeignKey(
+        PassportApplication, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_unique_key"),
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="idempotency_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"
+
+
+
+class ProcessedCallback(models.Model):
+    """Callback event ids already applied, so a replayed callback changes nothing."""
+
+    event_id = models.CharField(max_length=100, unique=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.event_id

@@ -1,0 +1,200 @@
+"""Getting approved applications printed: the print-job topic the outbox delivers to central,
+and central's signed status callbacks coming back.
+
+The outbox message carries only (application id, data version); the job body, which is
+personal data, is built from the encrypted row at send time and never stored elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from immigration.lifecycle import Actor, Status
+from immigration.models import PRINT_JOB_TOPIC, PassportApplication, ProcessedCallback
+from queueing import topics
+from queueing.models import OutboxMessage
+from queueing.topics import Delivered, Outcome, Refused, RetryLater, UpstreamUnavailable
+from services.base import UpstreamError
+from services.central_printing import CentralPrintingClient, PrintJobReceipt
+
+log = logging.getLogger(__name__)
+
+UPSTREAM = "central_printing"
+CALLBACK_PATH = "/api/v1/webhooks/printing"
+
+# Central's callback statuses -> our lifecycle.
+CALLBACK_STATUSES: dict[str, Status] = {
+    "printing": Status.PRINTING,
+    "printed": Status.PRINTED,
+    "dispatched": Status.READY_FOR_PICKUP,
+}
+
+
+def central_secrets() -> list[str]:
+    # Several comma-separated secrets during a rotation; the first one signs.
+    return [s.strip() for s in settings.CENTRAL_PRINTING_SECRET.split(",") if s.strip()]
+
+
+@cache
+def central_client() -> CentralPrintingClient:
+    return CentralPrintingClient(
+        settings.CENTRAL_PRINTING_URL,
+        central_secrets(),
+        timeout=settings.CENTRAL_PRINTING_TIMEOUT,
+    )
+
+
+def print_job(application: PassportApplication) -> dict[str, Any]:
+    """The print-job body. Deterministic for one (application, data version), as central's
+    idempotency demands: the same key must always come with the same body."""
+    assert application.approved_at is not None
+    return {
+        "key": application.print_job_key,
+        "office": application.office_id,
+        "reference": application.reference,
+        "service": application.service,
+        "passport_type": application.passport_type,
+        "priority": 1 if application.service == "express" else 0,
+        "applicant": application.applicant_data(),
+        "approved_at": application.approved_at.isoformat(),
+        "callback_url": settings.OFFICE_PUBLIC_URL.rstrip("/") + CALLBACK_PATH,
+    }
+
+
+def _outcome(result: PrintJobReceipt | UpstreamError) -> Outcome:
+    if isinstance(result, PrintJobReceipt):
+        return Delivered({"job_id": result.job_id, "created": result.created})
+    if result.permanent:
+        return Refused(f"central refused the print job: {result.code or result.status} "
+                       f"{result.detail or ''}".strip())
+    return RetryLater(str(result), result.retry_after, result.ambiguous)
+
+
+def send_print_jobs(messages: Sequence[OutboxMessage]) -> list[Outcome]:
+    client = central_client()
+    ids = [m.payload["application_id"] for m in messages]
+    applications = PassportApplication.objects.select_related("office").in_bulk(ids)
+    outcomes: dict[int, Outcome] = {}
+    to_send: list[tuple[OutboxMessage, dict[str, Any]]] = []
+    try:
+        for message in messages:
+            application = applications.get(message.payload["application_id"])
+            if application is None or application.data_version != message.payload["data_version"]:
+                outcomes[message.id] = Refused("superseded: the application or this data "
+                                               "version no longer exists")
+                continue
+            if message.outcome_unknown:
+                # An earlier attempt may have been printed unanswered: ask central by key before
+                # sending anything (central would dedupe a resend too; this avoids relying on it).
+                found = client.get(message.key)
+                if found is not None:
+                    outcomes[message.id] = Delivered({"job_id": found.get("job_id", ""),
+                                                      "created": False})
+                    continue
+            to_send.append((message, print_job(application)))
+        if to_send:
+            results = client.submit_batch([job for _, job in to_send])
+            for (message, _), result in zip(to_send, results, strict=True):
+                outcomes[message.id] = _outcome(result)
+    except UpstreamError as exc:
+        # The call as a whole failed. Even a "permanent" whole-call failure (a 401 from a
+        # misconfigured secret) must not dead-letter every job: treat it as an outage.
+        raise UpstreamUnavailable(str(exc), retry_after=exc.retry_after,
+                                  ambiguous=exc.ambiguous or exc.permanent) from exc
+    return [outcomes[m.id] for m in messages]
+
+
+def probe_central() -> bool:
+    return central_client().health()
+
+
+def _locked_application(message: OutboxMessage) -> PassportApplication | None:
+    application = (
+        PassportApplication.objects.select_for_update()
+        .filter(id=message.payload["application_id"])
+        .first()
+    )
+    if application is None or application.data_version != message.payload["data_version"]:
+        return None
+    return application
+
+
+def on_print_job_delivered(message: OutboxMessage) -> None:
+    application = _locked_application(message)
+    if application is not None:
+        application.mark_sent_to_central(job_id=str((message.result or {}).get("job_id", "")))
+
+
+def on_print_job_dead(message: OutboxMessage, reason: str) -> None:
+    application = _locked_application(message)
+    if application is not None and application.status == Status.QUEUED_FOR_PRINTING:
+        application.needs_attention(reason=reason, actor=Actor.DELIVERY)
+
+
+def on_print_job_retried(message: OutboxMessage) -> None:
+    application = _locked_application(message)
+    if application is not None and application.status == Status.NEEDS_ATTENTION:
+        application.attention_reason = ""
+        application._transition(Status.QUEUED_FOR_PRINTING, actor=Actor.STAFF,
+                                 note="dead letter retried")
+
+
+def register_print_job_topic() -> None:
+    topics.register(
+        topics.Topic(
+            name=PRINT_JOB_TOPIC,
+            upstream=UPSTREAM,
+            send=send_print_jobs,
+            probe=probe_central,
+            on_delivered=on_print_job_delivered,
+            on_dead=on_print_job_dead,
+            on_retry=on_print_job_retried,
+        )
+    )
+
+
+# --- Callbacks from central ----------------------------------------------------------------
+class CallbackRejected(Exception):
+    def __init__(self, code: str, detail: str, status: int) -> None:
+        super().__init__(detail)
+        self.code, self.detail, self.status = code, detail, status
+
+
+def callback_apply(*, event_id: str, payload: dict[str, Any]) -> bool:
+    """Apply one verified callback. Returns True if the application moved. Each event id is
+    applied at most once: the dedupe row commits with the status change."""
+    key = str(payload.get("key", ""))
+    status = str(payload.get("status", ""))
+    reference, _, version = key.rpartition(":v")
+    if not reference or not version.isdigit():
+        raise CallbackRejected("unknown_job", "no such print job", 404)
+    if status not in CALLBACK_STATUSES and status != "rejected":
+        raise CallbackRejected("invalid", f"unknown status {status[:30]!r}", 400)
+    try:
+        with transaction.atomic():
+            ProcessedCallback.objects.create(event_id=event_id[:100])
+            application = (
+                PassportApplication.objects.select_for_update().filter(reference=reference).first()
+            )
+            if application is None:
+                raise CallbackRejected("unknown_job", "no such print job", 404)
+            if application.data_version != int(version):
+                return False  # about a superseded data version: nothing to do
+            if status == "rejected":
+                if application.status in {Status.QUEUED_FOR_PRINTING, Status.SENT_TO_CENTRAL,
+                                          Status.PRINTING}:
+                    reason = str(payload.get("reason") or "rejected by central")[:300]
+                    application.needs_attention(reason=reason, actor=Actor.CENTRAL)
+                    return True
+                return False
+            return application.advance_from_central(
+                CALLBACK_STATUSES[status], note=f"central: {status}"
+            )
+    except IntegrityError as exc:
+        raise CallbackRejected("replayed", "this callback was already processed", 409) from exc

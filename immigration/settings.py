@@ -1,0 +1,253 @@
+"""Tangguh settings: one module, driven by the environment, safe development defaults.
+
+Production is `TANGGUH_ENV=production`: then every secret must come from the environment and
+DEBUG is off. Anything malformed stops the process at start-up (see immigration/env.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from immigration import dev_secrets
+from immigration.env import envbool, envfloat, envint, envsecret, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(envstr("TANGGUH_VAR_DIR", str(BASE_DIR / "var")))
+
+TANGGUH_ENV = envstr("TANGGUH_ENV", "development")
+if TANGGUH_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured("TANGGUH_ENV must be 'development' or 'production'")
+PRODUCTION = TANGGUH_ENV == "production"
+
+_SECRET_NAMES = ("SECRET_KEY", "PII_KEYS", "PII_INDEX_KEY", "CENTRAL_PRINTING_SECRET")
+_secrets: dict[str, str | None] = {name: envsecret(name) for name in _SECRET_NAMES}
+if PRODUCTION:
+    missing = [name for name, value in _secrets.items() if not value]
+    if missing:
+        raise ImproperlyConfigured(f"production needs these secrets: {', '.join(missing)}")
+elif not all(_secrets.values()):
+    generated = dev_secrets.load(VAR_DIR / "dev-secrets.json")
+    _secrets = {name: value or generated[name] for name, value in _secrets.items()}
+
+
+def _secret(name: str) -> str:
+    value = _secrets[name]
+    assert value is not None
+    return value
+
+
+SECRET_KEY = _secret("SECRET_KEY")
+# Applicant data at rest: "version:base64key" pairs, comma separated; the first is used to
+# encrypt, all are tried to decrypt (rotation). The blind-index key is separate so rotating the
+# encryption key does not force a re-index.
+PII_KEYS = _secret("PII_KEYS")
+PII_INDEX_KEY = _secret("PII_INDEX_KEY")
+CENTRAL_PRINTING_SECRET = _secret("CENTRAL_PRINTING_SECRET")
+
+DEBUG = envbool("DEBUG", not PRODUCTION)
+ALLOWED_HOSTS = [h.strip() for h in envstr("ALLOWED_HOSTS", "*" if DEBUG else "").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in envstr("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "pwa",
+    "queueing",
+    "immigration",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "immigration.middleware.DatabaseUnavailableMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "immigration.urls"
+WSGI_APPLICATION = "immigration.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# Embedded default: SQLite in WAL mode. IMMEDIATE transactions take the write lock up front, so
+# two writers queue on the busy timeout instead of failing with "database is locked" when a
+# read lock would have to be upgraded mid-transaction.
+DATABASE_URL = envstr("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tangguh.sqlite3'}")
+try:
+    _db: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60))
+except Exception as exc:  # dj_database_url raises several types for a malformed URL
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["CONN_MAX_AGE"] = 0
+    _db["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": envint("SQLITE_BUSY_TIMEOUT_SECONDS", 20, minimum=1),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    # Fail fast when the database is gone: the API answers 503 rather than hanging.
+    _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", envint("DB_CONNECT_TIMEOUT", 3))
+    _db["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis and Celery -----------------------------------------------------------------------
+REDIS_URL = envstr("REDIS_URL", "redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = False
+# Reliability: a task is acknowledged only after it ran, and is given back to the broker if the
+# worker process dies. Prefetch 1 so a dead worker strands at most one kick. The visibility
+# timeout is far above the hard time limit, so Redis never redelivers a task that is still
+# running. None of this is load-bearing for durability (the database is), it only keeps kicks
+# prompt.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 60
+CELERY_TASK_TIME_LIMIT = 90
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    # The request path publishes the after-commit kick: a dead Redis must cost it at most
+    # about a second, never a hang.
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
+    "max_retries": 0,
+}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    "queueing-sweep": {
+        "task": "queueing.sweep",
+        "schedule": envfloat("QUEUE_SWEEP_SECONDS", 5.0, minimum=0.5),
+    },
+    "immigration-purge-idempotency": {
+        "task": "immigration.purge_expired_idempotency",
+        "schedule": 3600.0,
+    },
+}
+
+# --- Delivery (queueing) --------------------------------------------------------------------
+QUEUEING = {
+    "REDIS_URL": REDIS_URL,
+    "BATCH_SIZE": envint("QUEUE_BATCH_SIZE", 50, minimum=1),
+    "LEASE_SECONDS": envint("QUEUE_LEASE_SECONDS", 60, minimum=5),
+    "BACKOFF_BASE_SECONDS": envfloat("QUEUE_BACKOFF_BASE_SECONDS", 2.0, minimum=0.01),
+    "BACKOFF_CAP_SECONDS": envfloat("QUEUE_BACKOFF_CAP_SECONDS", 600.0, minimum=0.1),
+    "MAX_ATTEMPTS": envint("QUEUE_MAX_ATTEMPTS", 0, minimum=0),  # 0: retry transient forever
+    "BREAKER_FAILURE_THRESHOLD": envint("QUEUE_BREAKER_FAILURES", 5, minimum=1),
+    "BREAKER_COOLDOWN_SECONDS": envfloat("QUEUE_BREAKER_COOLDOWN_SECONDS", 5.0, minimum=0.1),
+    "BREAKER_COOLDOWN_CAP_SECONDS": envfloat("QUEUE_BREAKER_COOLDOWN_CAP", 60.0, minimum=0.1),
+    "RATE_START_PER_SECOND": envfloat("QUEUE_RATE_START", 20.0, minimum=0.1),
+    "RATE_CEILING_PER_SECOND": envfloat("QUEUE_RATE_CEILING", 500.0, minimum=0.1),
+    "RATE_RAMP_SECONDS": envfloat("QUEUE_RATE_RAMP_SECONDS", 10.0, minimum=0.1),
+    "LOW_PRIORITY_SHARE": envfloat("QUEUE_LOW_PRIORITY_SHARE", 0.2, minimum=0.0),
+    "DRAIN_BUDGET_SECONDS": envfloat("QUEUE_DRAIN_BUDGET_SECONDS", 20.0, minimum=1.0),
+}
+
+# --- Central printing -----------------------------------------------------------------------
+CENTRAL_PRINTING_URL = envstr("CENTRAL_PRINTING_URL", "http://127.0.0.1:8765")
+CENTRAL_PRINTING_TIMEOUT = envfloat("CENTRAL_PRINTING_TIMEOUT", 10.0, minimum=0.1)
+# Where central sends status callbacks: this office server as central can reach it.
+OFFICE_PUBLIC_URL = envstr("OFFICE_PUBLIC_URL", "http://127.0.0.1:8000")
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+# --- Intake ---------------------------------------------------------------------------------
+IDEMPOTENCY_TTL_HOURS = envint("IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
+# An application is a few KB; anything far larger is a client bug or an attack (413).
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("MAX_REQUEST_BYTES", 64 * 1024, minimum=1024)
+
+# --- REST framework -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "immigration.api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Status lookups are where access codes could be guessed: throttle them per client.
+    "DEFAULT_THROTTLE_RATES": {"lookup": envstr("LOOKUP_THROTTLE", "120/min")},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tangguh office API",
+    "DESCRIPTION": "Passport applications that keep flowing when central systems are down.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- I18n, static, PWA ----------------------------------------------------------------------
+LANGUAGE_CODE = "id"
+LANGUAGES = [("id", "Bahasa Indonesia"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Asia/Jakarta"
+USE_TZ = True
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+PWA_APP_NAME = "Tangguh Paspor"
+PWA_APP_DESCRIPTION = "Ajukan paspor dan pantau statusnya, juga saat sinyal lemah."
+PWA_APP_THEME_COLOR = "#0b5d3b"
+PWA_APP_BACKGROUND_COLOR = "#ffffff"
+PWA_APP_DISPLAY = "standalone"
+PWA_APP_SCOPE = "/"
+PWA_APP_START_URL = "/"
+PWA_APP_LANG = "id"
+PWA_APP_ICONS = [{"src": "/static/frontend/icon-192.png", "sizes": "192x192"}]
+PWA_SERVICE_WORKER_PATH = BASE_DIR / "frontend" / "static" / "frontend" / "serviceworker.js"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Logging: never personal data. Request lines log paths only; references are not PII. ----
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

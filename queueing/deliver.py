@@ -1,0 +1,213 @@
+"""The delivery loop: gate on the breaker, take tokens, claim, send, settle.
+
+Plain functions: the Celery task, the `queue drain` command and the tests all call these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from queueing import breaker, limiter, topics
+from queueing.backoff import retry_delay
+from queueing.claim import claim
+from queueing.models import MessageStatus, OutboxMessage
+from queueing.topics import Delivered, Outcome, Refused, RetryLater, Topic, UpstreamUnavailable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Report:
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    lost_lease: int = 0
+    blocked: str = ""  # why nothing was sent: "breaker open", "rate limited", "" if not blocked
+    wait_seconds: float = 0.0
+
+    @property
+    def settled(self) -> int:
+        return self.delivered + self.retried + self.dead
+
+    def add(self, other: Report) -> None:
+        self.delivered += other.delivered
+        self.retried += other.retried
+        self.dead += other.dead
+        self.lost_lease += other.lost_lease
+
+
+@dataclass
+class DrainSummary:
+    report: Report = field(default_factory=Report)
+    rounds: int = 0
+    more_due: bool = False
+
+
+def deliver_batch(topic: Topic) -> Report:
+    """One round for one topic: at most one batch sent to its upstream."""
+    q = settings.QUEUEING
+    report = Report()
+    gate = breaker.gate(topic.upstream)
+    if gate == "open":
+        report.blocked = "breaker open"
+        return report
+    if gate == "probe":
+        ok = _safe_probe(topic)
+        breaker.probe_result(topic.upstream, ok)
+        if not ok:
+            report.blocked = "breaker open"
+            return report
+    grant = limiter.take(topic.upstream, q["BATCH_SIZE"])
+    if grant.granted == 0:
+        report.blocked, report.wait_seconds = "rate limited", grant.wait_seconds
+        return report
+    token, messages = claim(
+        topic=topic.name,
+        limit=grant.granted,
+        lease_seconds=q["LEASE_SECONDS"],
+        low_priority_share=q["LOW_PRIORITY_SHARE"],
+    )
+    if not messages:
+        return report
+    outcomes = _send(topic, messages)
+    _settle(topic, token, messages, outcomes, report)
+    return report
+
+
+def _safe_probe(topic: Topic) -> bool:
+    try:
+        return topic.probe()
+    except Exception:  # noqa: BLE001 - a probe that blows up is a failed probe
+        log.warning("probe of %s failed with an exception", topic.upstream)
+        return False
+
+
+def _send(topic: Topic, messages: list[OutboxMessage]) -> list[Outcome]:
+    try:
+        outcomes = list(topic.send(messages))
+    except UpstreamUnavailable as exc:
+        breaker.record_failure(topic.upstream, exc.reason)
+        if exc.retry_after:
+            limiter.pause(topic.upstream, exc.retry_after)
+        return [RetryLater(exc.reason, exc.retry_after, exc.ambiguous) for _ in messages]
+    if len(outcomes) != len(messages):
+        raise RuntimeError(f"topic {topic.name} returned {len(outcomes)} outcomes for "
+                           f"{len(messages)} messages")
+    breaker.record_success(topic.upstream)
+    throttled = [o.retry_after for o in outcomes if isinstance(o, RetryLater) and o.retry_after]
+    if throttled:
+        limiter.pause(topic.upstream, max(throttled))
+    return outcomes
+
+
+def _settle(
+    topic: Topic,
+    token: str,
+    messages: list[OutboxMessage],
+    outcomes: list[Outcome],
+    report: Report,
+) -> None:
+    q = settings.QUEUEING
+    now = timezone.now()
+    with transaction.atomic():
+        for message, outcome in zip(messages, outcomes, strict=True):
+            # Only the lease holder may settle: if our lease expired and another worker took the
+            # message, its delivery is the one that counts (upstream dedupes the repeat).
+            mine = OutboxMessage.objects.filter(
+                id=message.id, lease_token=token, status=MessageStatus.IN_FLIGHT
+            )
+            if isinstance(outcome, Delivered):
+                if mine.update(status=MessageStatus.DELIVERED, delivered_at=now,
+                               result=outcome.result, lease_until=None, last_error="",
+                               outcome_unknown=False):
+                    message.result = outcome.result
+                    topic.on_delivered(message)
+                    report.delivered += 1
+                else:
+                    report.lost_lease += 1
+            elif isinstance(outcome, Refused):
+                if mine.update(status=MessageStatus.DEAD, dead_at=now, lease_until=None,
+                               last_error=outcome.reason[:2000]):
+                    topic.on_dead(message, outcome.reason)
+                    report.dead += 1
+                else:
+                    report.lost_lease += 1
+            else:
+                exhausted = q["MAX_ATTEMPTS"] and message.attempts >= q["MAX_ATTEMPTS"]
+                if exhausted:
+                    reason = f"gave up after {message.attempts} attempts: {outcome.reason}"
+                    if mine.update(status=MessageStatus.DEAD, dead_at=now, lease_until=None,
+                                   last_error=reason[:2000]):
+                        topic.on_dead(message, reason)
+                        report.dead += 1
+                    continue
+                delay = retry_delay(
+                    message.attempts,
+                    base=q["BACKOFF_BASE_SECONDS"],
+                    cap=q["BACKOFF_CAP_SECONDS"],
+                    retry_after=outcome.retry_after,
+                )
+                if mine.update(status=MessageStatus.PENDING, lease_until=None,
+                               next_attempt_at=now + dt.timedelta(seconds=delay),
+                               last_error=outcome.reason[:2000],
+                               outcome_unknown=message.outcome_unknown or outcome.ambiguous):
+                    report.retried += 1
+                else:
+                    report.lost_lease += 1
+
+
+def has_due_work(topic: str | None = None) -> bool:
+    due = OutboxMessage.objects.due(timezone.now())
+    if topic:
+        due = due.filter(topic=topic)
+    return due.exists()
+
+
+def drain(
+    *,
+    budget_seconds: float,
+    stop_when_blocked: bool = True,
+    on_round: Callable[[Report], None] | None = None,
+) -> DrainSummary:
+    """Deliver rounds across all topics until nothing is due or the time budget is spent.
+
+    With `stop_when_blocked` (the Celery task) it returns as soon as every topic is blocked by an
+    open breaker, leaving the wait to the database and the sweep; the foreground command instead
+    waits out rate limits and cooldowns.
+    """
+    summary = DrainSummary()
+    deadline = time.monotonic() + budget_seconds
+    while time.monotonic() < deadline:
+        summary.rounds += 1
+        round_report = Report()
+        waits: list[float] = []
+        any_open = False
+        for topic in topics.all_topics():
+            r = deliver_batch(topic)
+            round_report.add(r)
+            if r.blocked == "rate limited":
+                waits.append(r.wait_seconds)
+            elif r.blocked == "breaker open":
+                any_open = True
+        summary.report.add(round_report)
+        if on_round:
+            on_round(round_report)
+        if round_report.settled or round_report.lost_lease:
+            continue
+        if waits:
+            time.sleep(min(max(waits), 1.0, max(deadline - time.monotonic(), 0)))
+            continue
+        if any_open and not stop_when_blocked:
+            time.sleep(min(1.0, max(deadline - time.monotonic(), 0)))
+            continue
+        break
+    summary.more_due = has_due_work()
+    return summary

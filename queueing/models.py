@@ -1,0 +1,92 @@
+"""The outbox: one row per message that must reach an upstream system.
+
+The database is the only source of truth. Redis and Celery only say "there is work"; a sweep
+finds due rows from here alone, so a flushed broker loses nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_FLIGHT = "in_flight", "In flight"
+    DELIVERED = "delivered", "Delivered"
+    DEAD = "dead", "Dead"
+
+
+class OutboxMessageQuerySet(models.QuerySet["OutboxMessage"]):
+    def due(self, now: dt.datetime) -> OutboxMessageQuerySet:
+        """Pending and due, or in flight with an expired lease (its worker died)."""
+        return self.filter(
+            Q(status=MessageStatus.PENDING, next_attempt_at__lte=now)
+            | Q(status=MessageStatus.IN_FLIGHT, lease_until__lt=now)
+        )
+
+    def waiting(self) -> OutboxMessageQuerySet:
+        return self.filter(status__in=[MessageStatus.PENDING, MessageStatus.IN_FLIGHT])
+
+
+class OutboxMessage(models.Model):
+    topic = models.CharField(max_length=100)
+    # The idempotency key upstream dedupes on; unique per topic so a double enqueue is refused.
+    key = models.CharField(max_length=200)
+    payload = models.JSONField(default=dict)
+    priority = models.SmallIntegerField(default=0)  # higher goes first
+    status = models.CharField(
+        max_length=20, choices=MessageStatus.choices, default=MessageStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=64, blank=True, default="")
+    last_error = models.TextField(blank=True, default="")
+    # True when the last attempt may have reached upstream unanswered (timeout after sending):
+    # the next attempt asks upstream by key before sending again.
+    outcome_unknown = models.BooleanField(default=False)
+    result = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    dead_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OutboxMessageQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "key"], name="outbox_unique_topic_key"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="outbox_due",
+                condition=Q(status__in=["pending", "in_flight"]),
+            ),
+            models.Index(fields=["topic", "status"], name="outbox_topic_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic}:{self.key} ({self.status})"
+
+
+class UpstreamHealth(models.Model):
+    """The last known breaker state of an upstream, mirrored from Redis on every change so the
+    public service board can say "central down since 09:12" even after Redis was flushed."""
+
+    class State(models.TextChoices):
+        UP = "up", "Up"
+        DOWN = "down", "Down"
+        RECOVERING = "recovering", "Recovering"
+
+    upstream = models.CharField(max_length=100, unique=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.UP)
+    since = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=200, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.upstream}: {self.state}"

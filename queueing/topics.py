@@ -1,0 +1,84 @@
+"""Topics: what a kind of message is and how it reaches its upstream.
+
+An application registers one `Topic` per kind of message at start-up (in its AppConfig.ready).
+The outbox knows nothing else about the messages it carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from queueing.models import OutboxMessage
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """Upstream has the message (first time, or it already had it: same thing to us)."""
+
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RetryLater:
+    """A transient failure. `ambiguous` means upstream may have acted on it unanswered."""
+
+    reason: str
+    retry_after: float | None = None
+    ambiguous: bool = False
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Upstream refused the message for good (invalid data): it becomes a dead letter."""
+
+    reason: str
+
+
+Outcome = Delivered | RetryLater | Refused
+
+
+class UpstreamUnavailable(Exception):
+    """Raised by `send` when the whole call failed transiently (down, timeout, 503)."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None, ambiguous: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+        self.ambiguous = ambiguous
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    upstream: str
+    # Sends a batch and returns one outcome per message, in order. Runs outside any transaction.
+    # Raise UpstreamUnavailable when the call as a whole failed transiently.
+    send: Callable[[Sequence[OutboxMessage]], Sequence[Outcome]]
+    # A cheap health check used as the breaker's probe; must not deliver anything.
+    probe: Callable[[], bool]
+    # Domain reactions, each run inside the transaction that settles the message, so the domain
+    # change and the message state commit together.
+    on_delivered: Callable[[OutboxMessage], None] = lambda message: None
+    on_dead: Callable[[OutboxMessage, str], None] = lambda message, reason: None
+    on_retry: Callable[[OutboxMessage], None] = lambda message: None
+
+
+_registry: dict[str, Topic] = {}
+
+
+def register(topic: Topic) -> None:
+    _registry[topic.name] = topic
+
+
+def get(name: str) -> Topic:
+    try:
+        return _registry[name]
+    except KeyError:
+        raise LookupError(f"no handler registered for topic {name!r}") from None
+
+
+def all_topics() -> list[Topic]:
+    return list(_registry.values())

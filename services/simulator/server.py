@@ -1,0 +1,448 @@
+"""The central printing simulator's HTTP server.
+
+Plain `http.server`: the simulator has a dozen JSON routes and no templates, sessions or
+ORM, and it must not depend on Django (services/ imports nothing project-specific). The
+stdlib server also gives us what a framework would hide: the raw socket, so "timeout" and
+"drop" can close a connection without an answer, exactly like a broken network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import logging
+import math
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from services.signing import SignatureError, verify
+from services.simulator.config import SimulatorConfig, TokenBucket
+from services.simulator.progression import CallbackSender, Stepper
+from services.simulator.store import Intake, Store
+from services.simulator.validation import InvalidJob, check_job
+
+log = logging.getLogger("services.simulator")
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_BATCH = 100
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+OUTCOMES = ("2xx", "401", "429", "503", "dropped", "timeout")
+_JOB_PATH = re.compile(r"\A/v1/print-jobs/(?P<key>[^/]+)\Z")
+
+
+class Reply(Exception):
+    """Stop handling and answer with this status and JSON body."""
+
+    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+def _retry_after(seconds: float) -> str:
+    # Whole seconds per RFC 9110 when possible; fractions only for the fast test setups
+    # that configure them (the office client accepts both).
+    return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
+
+
+def body_hash(job: Any) -> str:
+    canonical = json.dumps(job, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class Simulator:
+    """Everything behind the HTTP surface: config, store, counters and background threads."""
+
+    def __init__(
+        self, *, db_path: str | Path, secrets: Sequence[str], step_seconds: float = 1.0
+    ) -> None:
+        if not secrets:
+            raise ValueError("the simulator needs at least one webhook secret")
+        self.secrets = list(secrets)
+        self.defaults = SimulatorConfig(step_seconds=step_seconds)
+        self.store = Store(db_path)
+        self._lock = threading.Lock()
+        self._config = self.defaults
+        self._bucket = TokenBucket(None)
+        self._reset_counters()
+        self.sender = CallbackSender(self.store, self.secrets[0])
+        self.stepper = Stepper(self.store, self.config, self.sender.wake)
+
+    def _reset_counters(self) -> None:
+        self.calls_total = 0
+        self.calls_by_path: Counter[str] = Counter()
+        self.calls_by_outcome: Counter[str] = Counter(dict.fromkeys(OUTCOMES, 0))
+        self.calls_while_down = 0
+        self._intake_second = 0
+        self._intake_count = 0
+        self.intake_per_second_max = 0
+
+    def start(self) -> None:
+        self.stepper.start()
+        self.sender.start()
+
+    def close(self) -> None:
+        self.stepper.stopping.set()
+        self.sender.close()
+        self.stepper.join(timeout=2)
+        self.sender.join(timeout=2)
+        self.store.close()
+
+    # -- config and counters ------------------------------------------------------------
+
+    def config(self) -> SimulatorConfig:
+        with self._lock:
+            return self._config
+
+    def configure(self, changes: Any) -> SimulatorConfig:
+        with self._lock:
+            new = self._config.merged(changes)
+            if new.rate_limit_per_second != self._config.rate_limit_per_second:
+                self._bucket = TokenBucket(new.rate_limit_per_second)
+            self._config = new
+        self.sender.wake()
+        return new
+
+    def reset(self) -> None:
+        with self._lock:
+            self._config = self.defaults
+            self._bucket = TokenBucket(None)
+            self._reset_counters()
+        self.store.reset()
+
+    def take_tokens(self, wanted: int) -> tuple[int, float]:
+        with self._lock:
+            bucket = self._bucket
+        return bucket.take(wanted)
+
+    def count_call(self, route: str, *, down: bool) -> None:
+        with self._lock:
+            self.calls_total += 1
+            self.calls_by_path[route] += 1
+            if down:
+                self.calls_while_down += 1
+
+    def count_outcome(self, outcome: str) -> None:
+        with self._lock:
+            self.calls_by_outcome[outcome] += 1
+
+    def count_created(self) -> None:
+        second = int(time.time())
+        with self._lock:
+            if second != self._intake_second:
+                self._intake_second, self._intake_count = second, 0
+            self._intake_count += 1
+            self.intake_per_second_max = max(self.intake_per_second_max, self._intake_count)
+
+    def stats(self) -> dict[str, Any]:
+        data = self.store.stats()
+        with self._lock:
+            data["calls"] = {
+                "total": self.calls_total,
+                "by_path": dict(self.calls_by_path),
+                "by_outcome": dict(self.calls_by_outcome),
+            }
+            data["calls_while_down"] = self.calls_while_down
+            data["intake_per_second_max"] = self.intake_per_second_max
+        return data
+
+    # -- the print-job contract ---------------------------------------------------------
+
+    def intake(self, job: Any) -> Intake:
+        """Validate and store one job: the per-job semantics shared by single and batch."""
+        try:
+            check_job(job)
+        except InvalidJob as exc:
+            return Intake(422, {"error": "invalid", "detail": str(exc)})
+        if job["reference"] in self.config().refuse_references:
+            return Intake(422, {"error": "refused", "detail": "refused by central"})
+        result = self.store.accept(job, body_hash(job), now=time.time())
+        if result.created:
+            self.count_created()
+        return result
+
+
+def _timestamp(text: str) -> float:
+    when = datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        # A naive `since` is read as UTC (central's clock), not the simulator host's zone.
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+def _route(method: str, path: str) -> str:
+    if path in ("/v1/health", "/v1/print-jobs", "/v1/print-jobs/batch"):
+        return f"{method} {path}"
+    if _JOB_PATH.match(path):
+        return f"{method} /v1/print-jobs/{{key}}"
+    return f"{method} other"
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: SimulatorServer
+    # HTTP/1.1 so the office's pooled keep-alive connections behave as against a real host.
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out as separate writes; with Nagle on, the client's delayed ACK
+    # turns every response into a ~40 ms stall, which would make the simulator, not the
+    # office, the bottleneck in drain benchmarks.
+    disable_nagle_algorithm = True
+
+    @property
+    def sim(self) -> Simulator:
+        return self.server.simulator
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # Replaced by one structured line per request in _finish (no bodies, no personal data).
+        pass
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def _handle(self, method: str) -> None:
+        started = time.monotonic()
+        self._outcome = "?"
+        self._key = "-"
+        url = urlsplit(self.path)
+        try:
+            body = self._read_body()
+            if url.path.startswith("/_control"):
+                self._control(method, url.path, body)
+            elif url.path.startswith("/v1/"):
+                self._v1(method, url.path, url.query, body)
+            else:
+                self._send(404, {"error": "not_found"})
+        except Reply as reply:
+            self._send(reply.status, reply.body, reply.headers)
+        finally:
+            ms = (time.monotonic() - started) * 1000
+            log.info("%s %s %s key=%s %.1fms", method, url.path, self._outcome, self._key, ms)
+
+    def _read_body(self) -> bytes:
+        length = self.headers.get("content-length")
+        if not length:
+            return b""
+        try:
+            size = int(length)
+        except ValueError:
+            self.close_connection = True
+            raise Reply(400, {"error": "bad_request", "detail": "bad Content-Length"}) from None
+        if size < 0 or size > MAX_BODY_BYTES:
+            self.close_connection = True
+            raise Reply(413, {"error": "too_large"})
+        return self.rfile.read(size)
+
+    def _send(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        data = json.dumps(body, separators=(",", ":")).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+        self._outcome = str(status)
+        if self.path.startswith("/v1/"):
+            self.sim.count_outcome("2xx" if 200 <= status < 300 else str(status))
+
+    def _vanish(self, outcome: str) -> None:
+        """Close the connection without a response, like a network that ate it."""
+        self.close_connection = True
+        self._outcome = outcome
+        self.sim.count_outcome(outcome)
+
+    # -- /v1 ----------------------------------------------------------------------------
+
+    def _v1(self, method: str, path: str, query: str, body: bytes) -> None:
+        config = self.sim.config()
+        self.sim.count_call(_route(method, path), down=config.mode == "down")
+        if config.delay_seconds:
+            time.sleep(config.delay_seconds)
+        unavailable = {"Retry-After": _retry_after(config.retry_after)}
+        if config.mode == "down":
+            raise Reply(503, {"error": "unavailable"}, unavailable)
+        if config.fail_rate and random.random() < config.fail_rate:  # noqa: S311 - fault dice
+            raise Reply(503, {"error": "unavailable"}, unavailable)
+        if config.mode == "timeout":
+            # Checked before anything is committed: a request that times out this way
+            # never reached central's application at all.
+            time.sleep(config.hang_seconds)
+            self._vanish("timeout")
+            return
+        try:
+            verify(self.sim.secrets, body, self.headers)
+        except SignatureError as exc:
+            raise Reply(401, {"error": "unauthorized", "detail": str(exc)}) from None
+
+        status, reply, headers = self._dispatch(method, path, query, body)
+        if config.mode == "drop":
+            # The work above is committed; only the answer is lost.
+            self._vanish("dropped")
+            return
+        self._send(status, reply, headers)
+
+    def _dispatch(
+        self, method: str, path: str, query: str, body: bytes
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        if path == "/v1/health":
+            self._need(method, "GET")
+            return 200, {"status": "ok"}, {}
+        if path == "/v1/print-jobs" and method == "POST":
+            return self._submit(body)
+        if path == "/v1/print-jobs":
+            self._need(method, "GET")
+            return 200, self._inventory(query), {}
+        if path == "/v1/print-jobs/batch":
+            self._need(method, "POST")
+            return self._batch(body)
+        match = _JOB_PATH.match(path)
+        if match:
+            self._need(method, "GET")
+            self._key = unquote(match["key"])
+            job = self.sim.store.get(self._key)
+            if job is None:
+                raise Reply(404, {"error": "not_found"})
+            return 200, job, {}
+        raise Reply(404, {"error": "not_found"})
+
+    @staticmethod
+    def _need(method: str, allowed: str) -> None:
+        if method != allowed:
+            raise Reply(405, {"error": "method_not_allowed"}, {"Allow": allowed})
+
+    @staticmethod
+    def _json(body: bytes) -> Any:
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise Reply(400, {"error": "bad_request", "detail": "body is not JSON"}) from None
+
+    def _rate_limited(self, wait: float) -> Reply:
+        seconds = max(1, math.ceil(wait))
+        return Reply(
+            429,
+            {"error": "rate_limited", "retry_after": seconds},
+            {"Retry-After": str(seconds)},
+        )
+
+    def _submit(self, body: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
+        key = self.headers.get("idempotency-key")
+        self._key = key or "-"
+        granted, wait = self.sim.take_tokens(1)
+        if not granted:
+            raise self._rate_limited(wait)
+        job = self._json(body)
+        if not key:
+            raise Reply(400, {"error": "bad_request", "detail": "Idempotency-Key required"})
+        if not isinstance(job, dict) or job.get("key") != key:
+            raise Reply(
+                400, {"error": "bad_request", "detail": "Idempotency-Key must equal body key"}
+            )
+        result = self.sim.intake(job)
+        return result.status_code, result.body, {}
+
+    def _batch(self, body: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
+        data = self._json(body)
+        jobs = data.get("jobs") if isinstance(data, dict) else None
+        if not isinstance(jobs, list):
+            raise Reply(422, {"error": "invalid", "detail": "jobs: must be a list"})
+        if len(jobs) > MAX_BATCH:
+            raise Reply(422, {"error": "invalid", "detail": f"jobs: at most {MAX_BATCH}"})
+        self._key = f"batch:{len(jobs)}"
+        granted, wait = self.sim.take_tokens(len(jobs))
+        if jobs and not granted:
+            # Nothing at all fits: say so for the whole call, so the office backs off
+            # instead of parsing a hundred identical refusals.
+            raise self._rate_limited(wait)
+        results = []
+        for index, job in enumerate(jobs):
+            key = job.get("key") if isinstance(job, dict) else None
+            if index >= granted:
+                limited = self._rate_limited(wait)
+                result = Intake(limited.status, limited.body)
+            else:
+                result = self.sim.intake(job)
+            results.append(
+                {"key": key if isinstance(key, str) else None,
+                 "status_code": result.status_code, "body": result.body}
+            )
+        return 200, {"results": results}, {}
+
+    def _inventory(self, query: str) -> dict[str, Any]:
+        params = {k: v[-1] for k, v in parse_qs(query).items()}
+        try:
+            after = int(params["cursor"]) if params.get("cursor") else 0
+            limit = int(params.get("limit") or DEFAULT_PAGE)
+            since = _timestamp(params["since"]) if params.get("since") else None
+        except ValueError:
+            raise Reply(
+                400, {"error": "bad_request", "detail": "bad cursor, limit or since"}
+            ) from None
+        jobs, next_after = self.sim.store.inventory(
+            office=params.get("office") or None,
+            since=since,
+            after=after,
+            limit=max(1, min(limit, MAX_PAGE)),
+        )
+        return {"jobs": jobs, "next_cursor": None if next_after is None else str(next_after)}
+
+    # -- /_control ----------------------------------------------------------------------
+
+    def _control(self, method: str, path: str, body: bytes) -> None:
+        # Unsigned by design (tests and demos drive it), so only reachable from this host.
+        if not ipaddress.ip_address(self.client_address[0]).is_loopback:
+            raise Reply(403, {"error": "forbidden", "detail": "control is loopback only"})
+        sim = self.sim
+        if path == "/_control" and method == "GET":
+            self._send(200, sim.config().as_json())
+        elif path == "/_control" and method == "POST":
+            try:
+                config = sim.configure(self._json(body or b"{}"))
+            except ValueError as exc:
+                raise Reply(400, {"error": "invalid", "detail": str(exc)}) from None
+            self._send(200, config.as_json())
+        elif path == "/_control/stats" and method == "GET":
+            self._send(200, sim.stats())
+        elif path == "/_control/advance" and method == "POST":
+            config = sim.config()
+            moved = sim.store.advance(
+                now=time.time(),
+                due_before=None,
+                reject_references=frozenset(config.reject_references),
+            )
+            sim.sender.wake()
+            self._send(200, {"advanced": moved})
+        elif path == "/_control/restore-point" and method == "POST":
+            self._send(200, {"jobs": sim.store.mark_restore_point()})
+        elif path == "/_control/restore" and method == "POST":
+            self._send(200, {"lost": sim.store.restore()})
+        elif path == "/_control/reset" and method == "POST":
+            sim.reset()
+            self._send(200, {"status": "reset"})
+        else:
+            raise Reply(404, {"error": "not_found"})
+
+
+class SimulatorServer(ThreadingHTTPServer):
+    # Daemon threads: a request parked by mode "timeout" must not keep shutdown waiting.
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
+        self.simulator = simulator
+        super().__init__(address, Handler)
