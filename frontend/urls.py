@@ -1,7 +1,24 @@
 from __future__ import annotations
 
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from frontend import views
+
 urlpatterns = [
+    # Ours first: it fills the shell list into the worker (django-pwa serves the file raw).
+    path("serviceworker.js", views.service_worker, name="serviceworker"),
+    path("", views.applicant_page, {"page": "apply"}, name="apply"),
+    path("mine", views.applicant_page, {"page": "mine"}, name="mine"),
+    path("track", views.applicant_page, {"page": "track"}, name="track"),
+    path("receipt", views.applicant_page, {"page": "receipt"}, name="receipt"),
+    path("board", views.applicant_page, {"page": "board"}, name="board"),
+    path("staff/login", auth_views.LoginView.as_view(
+        template_name="frontend/staff/login.html", redirect_authenticated_user=False,
+        next_page="staff-queue"), name="staff-login"),
+    path("staff/logout", auth_views.LogoutView.as_view(next_page="staff-login"),
+         name="staff-logout"),
+    path("staff/", views.staff_queue, name="staff-queue"),
+    path("staff/applications", views.staff_applications, name="staff-applications"),
     path("", include("pwa.urls")),
 ]

@@ -115,6 +115,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": envint("SQLITE_BUSY_TIMEOUT_SECONDS", 20, minimum=1),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests use a file, not Django's in-memory default: worker processes, threads and the live
+    # server must all see the same database, as in production.
+    _db["TEST"] = {"NAME": str(VAR_DIR / "test-tangguh.sqlite3")}
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     # Fail fast when the database is gone: the API answers 503 rather than hanging.

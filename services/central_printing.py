@@ -91,7 +91,9 @@ class CentralPrintingClient(UpstreamClient):
         except ValueError:
             # A 2xx we cannot read may still mean the job was committed.
             raise UpstreamError(
-                f"{method} {path}: unreadable response", permanent=False, ambiguous=True,
+                f"{method} {path}: unreadable response",
+                permanent=False,
+                ambiguous=True,
                 status=response.status_code,
             ) from None
 
@@ -128,7 +130,9 @@ class CentralPrintingClient(UpstreamClient):
         receipt = _receipt(key, response.status_code, data)
         if receipt is None:
             raise UpstreamError(
-                f"POST {path}: unexpected response", permanent=False, ambiguous=True,
+                f"POST {path}: unexpected response",
+                permanent=False,
+                ambiguous=True,
                 status=response.status_code,
             )
         return receipt
@@ -152,7 +156,8 @@ class CentralPrintingClient(UpstreamClient):
         if not isinstance(results, list) or len(results) != len(jobs):
             # Central committed some unknown subset: every job is ambiguous.
             raise UpstreamError(
-                f"POST {path}: results do not match the jobs sent", permanent=False,
+                f"POST {path}: results do not match the jobs sent",
+                permanent=False,
                 ambiguous=True,
             )
         out: list[PrintJobReceipt | UpstreamError] = []

@@ -284,6 +284,14 @@ class ResubmitView(_StaffAction):
         return self._render(request, application)
 
 
+class OfficesView(APIView):
+    @extend_schema(operation_id="offices_list", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        offices = Office.objects.order_by("code").values("code", "name", "registration_open",
+                                                         "express_open")
+        return Response({"offices": list(offices)})
+
+
 class OfficeStatusView(APIView):
     @extend_schema(operation_id="offices_status", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, code: str) -> Response:

@@ -40,19 +40,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--host", default=os.environ.get("CENTRAL_SIMULATOR_HOST", "127.0.0.1"))
     parser.add_argument(
-        "--port", type=int, default=int(_env_float("CENTRAL_SIMULATOR_PORT", 8765)),
+        "--port",
+        type=int,
+        default=int(_env_float("CENTRAL_SIMULATOR_PORT", 8765)),
         help="0 picks a free port (see --port-file)",
     )
     parser.add_argument(
         "--db", default=os.environ.get("CENTRAL_SIMULATOR_DB", "var/central.sqlite3")
     )
     parser.add_argument(
-        "--secret", action="append",
+        "--secret",
+        action="append",
         help="whsec_ secret; repeat for rotation (default: CENTRAL_PRINTING_SECRET, "
         "several separated by spaces)",
     )
     parser.add_argument(
-        "--step-seconds", type=float,
+        "--step-seconds",
+        type=float,
         default=_env_float("CENTRAL_SIMULATOR_STEP_SECONDS", 1.0),
         help="seconds between job status steps; 0 = only on /_control/advance",
     )
@@ -73,14 +77,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(
-        stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(message)s"
-    )
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(message)s")
     simulator = Simulator(db_path=args.db, secrets=args.secret, step_seconds=args.step_seconds)
     server = SimulatorServer((args.host, args.port), simulator)
     host, port = server.server_address[:2]
     simulator.start()
-    serving = threading.Thread(target=server.serve_forever, name="http", daemon=True)
+    serving = threading.Thread(target=server.serve_forever, args=(0.1,), name="http", daemon=True)
     serving.start()
     if args.port_file:
         # Written atomically and only after bind, so a waiting parent never reads a

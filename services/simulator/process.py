@@ -160,12 +160,19 @@ class SimulatorProcess:
         with tempfile.TemporaryDirectory(prefix="simulator-") as tmp:
             port_file = Path(tmp) / "port"
             command = [
-                sys.executable, "-m", "services.simulator",
-                "--host", self.host,
-                "--port", str(self.port),
-                "--db", str(self.db_path),
-                "--step-seconds", str(self.step_seconds),
-                "--port-file", str(port_file),
+                sys.executable,
+                "-m",
+                "services.simulator",
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+                "--db",
+                str(self.db_path),
+                "--step-seconds",
+                str(self.step_seconds),
+                "--port-file",
+                str(port_file),
             ]
             # The secret goes through the environment, not argv, which `ps` shows to all.
             env = {**os.environ, "CENTRAL_PRINTING_SECRET": self.secret}

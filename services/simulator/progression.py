@@ -24,8 +24,10 @@ log = logging.getLogger(__name__)
 #: How often the stepper and the callback dispatcher look for due work. Small enough for
 #: tests running with step_seconds=0.05, large enough to stay idle on a laptop.
 TICK_SECONDS = 0.02
-#: Callback backoff: doubling from the base, capped, with full jitter.
-CALLBACK_BACKOFF_BASE = 0.1
+#: Callback backoff: doubling from the base, capped, jittered over the upper half so an
+#: unreachable office is not hammered with near-zero retries (which would steal the store
+#: lock and CPU from intake).
+CALLBACK_BACKOFF_BASE = 0.25
 CALLBACK_BACKOFF_CAP = 30.0
 #: Statuses after which retrying a callback is pointless: the office refused it for good.
 #: 408 and 429 are the office asking us to come back later.
@@ -34,7 +36,7 @@ GIVE_UP_BELOW = 500
 
 def callback_backoff(attempts: int) -> float:
     ceiling = min(CALLBACK_BACKOFF_CAP, CALLBACK_BACKOFF_BASE * 2 ** min(attempts, 20))
-    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not a secret
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
 
 
 class Stepper(threading.Thread):
@@ -107,12 +109,14 @@ class CallbackSender(threading.Thread):
             except httpx.HTTPError:
                 status = None
             if status is not None and 200 <= status < 300:
-                self._store.callback_done(callback.id, state="delivered")
+                self._store.callback_done(callback, state="delivered", now=time.time())
             elif status is not None and 400 <= status < GIVE_UP_BELOW and status not in (408, 429):
-                self._store.callback_done(callback.id, state="abandoned")
+                self._store.callback_done(callback, state="abandoned", now=time.time())
             else:
                 retry_at = time.time() + callback_backoff(callback.attempts)
-                self._store.callback_done(callback.id, state="pending", next_attempt_at=retry_at)
+                self._store.callback_done(
+                    callback, state="pending", now=time.time(), next_attempt_at=retry_at
+                )
         except Exception:
             # A sender thread must outlive any one bad callback; the row stays pending.
             log.exception("callback %s could not be processed", callback.event_id)

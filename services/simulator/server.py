@@ -174,12 +174,12 @@ class Simulator:
         return result
 
 
-def _timestamp(text: str) -> float:
+def _aware(text: str) -> datetime:
     when = datetime.fromisoformat(text)
     if when.tzinfo is None:
         # A naive `since` is read as UTC (central's clock), not the simulator host's zone.
         when = when.replace(tzinfo=UTC)
-    return when.timestamp()
+    return when
 
 
 def _route(method: str, path: str) -> str:
@@ -379,8 +379,11 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 result = self.sim.intake(job)
             results.append(
-                {"key": key if isinstance(key, str) else None,
-                 "status_code": result.status_code, "body": result.body}
+                {
+                    "key": key if isinstance(key, str) else None,
+                    "status_code": result.status_code,
+                    "body": result.body,
+                }
             )
         return 200, {"results": results}, {}
 
@@ -389,7 +392,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             after = int(params["cursor"]) if params.get("cursor") else 0
             limit = int(params.get("limit") or DEFAULT_PAGE)
-            since = _timestamp(params["since"]) if params.get("since") else None
+            since = _aware(params["since"]) if params.get("since") else None
         except ValueError:
             raise Reply(
                 400, {"error": "bad_request", "detail": "bad cursor, limit or since"}

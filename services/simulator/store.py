@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ _JOB_COLUMNS = (
     "seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, job_id TEXT NOT NULL,"
     " body_hash TEXT NOT NULL, office TEXT NOT NULL, reference TEXT NOT NULL,"
     " callback_url TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,"
-    " created_at REAL NOT NULL, stepped_at REAL NOT NULL"
+    " created_us INTEGER NOT NULL, stepped_at REAL NOT NULL"
 )
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS jobs ({_JOB_COLUMNS});
@@ -46,14 +46,31 @@ CREATE TABLE IF NOT EXISTS callbacks (
     payload TEXT NOT NULL,
     state TEXT NOT NULL DEFAULT 'pending',
     attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL
+    -- NULL while an earlier event of the same job is still pending (see advance()).
+    next_attempt_at REAL
 );
-CREATE INDEX IF NOT EXISTS callbacks_pending ON callbacks (state, key, id);
+CREATE INDEX IF NOT EXISTS callbacks_by_job ON callbacks (key, state, id);
+CREATE INDEX IF NOT EXISTS callbacks_due ON callbacks (state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (stepped_at)
+    WHERE status IN ('queued', 'printing', 'printed');
 """
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="microseconds")
+
+
+def iso_us(us: int) -> str:
+    return (EPOCH + timedelta(microseconds=us)).isoformat(timespec="microseconds")
+
+
+def to_us(when: datetime) -> int:
+    # Creation times are whole microseconds so that a `since` copied from a job's
+    # `created_at` selects that job again exactly; floats would round either way.
+    return (when - EPOCH) // timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -114,9 +131,7 @@ class Store:
         """Store a validated job unless its key is known; the idempotency decision."""
         key = job["key"]
         with self._tx() as db:
-            row = db.execute(
-                "SELECT job_id, body_hash FROM jobs WHERE key = ?", (key,)
-            ).fetchone()
+            row = db.execute("SELECT job_id, body_hash FROM jobs WHERE key = ?", (key,)).fetchone()
             if row is not None:
                 if row["body_hash"] != body_hash:
                     return Intake(
@@ -129,9 +144,17 @@ class Store:
             job_id = f"cp_{uuid.uuid4().hex}"
             db.execute(
                 "INSERT INTO jobs (key, job_id, body_hash, office, reference, callback_url,"
-                " status, created_at, stepped_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-                (key, job_id, body_hash, job["office"], job["reference"], job["callback_url"],
-                 now, now),
+                " status, created_us, stepped_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+                (
+                    key,
+                    job_id,
+                    body_hash,
+                    job["office"],
+                    job["reference"],
+                    job["callback_url"],
+                    int(now * 1_000_000),
+                    now,
+                ),
             )
             db.execute(
                 "INSERT INTO print_ledger (key, count) VALUES (?, 1)"
@@ -150,7 +173,7 @@ class Store:
             "status": row["status"],
             "office": row["office"],
             "reference": row["reference"],
-            "created_at": iso(row["created_at"]),
+            "created_at": iso_us(row["created_us"]),
             "updated_at": iso(row["stepped_at"]),
         }
         if row["reason"]:
@@ -163,7 +186,7 @@ class Store:
         return None if row is None else self._public(row)
 
     def inventory(
-        self, *, office: str | None, since: float | None, after: int, limit: int
+        self, *, office: str | None, since: datetime | None, after: int, limit: int
     ) -> tuple[list[dict[str, Any]], int | None]:
         """Jobs in acceptance order after sequence `after`; returns (jobs, next `after`)."""
         sql = "SELECT * FROM jobs WHERE seq > ?"
@@ -172,8 +195,8 @@ class Store:
             sql += " AND office = ?"
             args.append(office)
         if since is not None:
-            sql += " AND created_at >= ?"
-            args.append(since)
+            sql += " AND created_us >= ?"
+            args.append(to_us(since))
         sql += " ORDER BY seq LIMIT ?"
         args.append(limit + 1)
         with self._lock:
@@ -219,27 +242,35 @@ class Store:
                 }
                 if reason:
                     payload["reason"] = reason
+                # Events of one job go out strictly in order: an event queued behind a
+                # pending one stays parked (NULL) until callback_done() releases it.
+                # That keeps the dispatcher's "what is due" query an index range scan,
+                # however many events wait behind an unreachable office.
+                earlier = db.execute(
+                    "SELECT 1 FROM callbacks WHERE key = ? AND state = 'pending' LIMIT 1",
+                    (row["key"],),
+                ).fetchone()
                 db.execute(
                     "INSERT INTO callbacks (event_id, key, url, payload, next_attempt_at)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (event_id, row["key"], row["callback_url"],
-                     json.dumps(payload, separators=(",", ":")), now),
+                    (
+                        event_id,
+                        row["key"],
+                        row["callback_url"],
+                        json.dumps(payload, separators=(",", ":")),
+                        None if earlier else now,
+                    ),
                 )
             return len(rows)
 
     # -- callbacks ----------------------------------------------------------------------
 
     def due_callbacks(self, *, now: float, busy_keys: set[str], limit: int) -> list[Callback]:
-        """The oldest pending callback of each job, if due.
-
-        Only the head of each job's queue is eligible, so a job's events reach the office
-        in order even when an earlier one needed retries.
-        """
+        """Callbacks due for a (re)try: at most one per job, the oldest pending one."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT c.* FROM callbacks c JOIN ("
-                "  SELECT MIN(id) AS id FROM callbacks WHERE state = 'pending' GROUP BY key"
-                ") head ON head.id = c.id WHERE c.next_attempt_at <= ? ORDER BY c.id LIMIT ?",
+                "SELECT * FROM callbacks WHERE state = 'pending' AND next_attempt_at <= ?"
+                " ORDER BY next_attempt_at, id LIMIT ?",
                 (now, limit + len(busy_keys)),
             ).fetchall()
         out = [
@@ -249,19 +280,27 @@ class Store:
         ]
         return out[:limit]
 
-    def callback_done(self, callback_id: int, *, state: str, next_attempt_at: float = 0) -> None:
+    def callback_done(
+        self, callback: Callback, *, state: str, now: float, next_attempt_at: float = 0
+    ) -> None:
+        """Record one delivery attempt; a finished callback releases the job's next event."""
         with self._tx() as db:
             if state == "pending":
                 db.execute(
                     "UPDATE callbacks SET attempts = attempts + 1, next_attempt_at = ?"
                     " WHERE id = ?",
-                    (next_attempt_at, callback_id),
+                    (next_attempt_at, callback.id),
                 )
-            else:
-                db.execute(
-                    "UPDATE callbacks SET state = ?, attempts = attempts + 1 WHERE id = ?",
-                    (state, callback_id),
-                )
+                return
+            db.execute(
+                "UPDATE callbacks SET state = ?, attempts = attempts + 1 WHERE id = ?",
+                (state, callback.id),
+            )
+            db.execute(
+                "UPDATE callbacks SET next_attempt_at = ? WHERE id = ("
+                " SELECT MIN(id) FROM callbacks WHERE key = ? AND state = 'pending')",
+                (now, callback.key),
+            )
 
     # -- control ------------------------------------------------------------------------
 
@@ -308,7 +347,9 @@ class Store:
             "print_counts": counts,
             "printed_twice": sorted(k for k, n in counts.items() if n > 1),
             "callbacks": {
-                "pending": 0, "delivered": 0, "abandoned": 0,
+                "pending": 0,
+                "delivered": 0,
+                "abandoned": 0,
                 **{r[0]: int(r[1]) for r in callbacks},
             },
         }

@@ -72,8 +72,17 @@ def test_invalid_job_is_permanent_and_detail_names_field_not_value(client):
 
 
 @pytest.mark.parametrize(
-    "field", ["office", "reference", "service", "passport_type", "priority", "approved_at",
-              "callback_url", "applicant"],
+    "field",
+    [
+        "office",
+        "reference",
+        "service",
+        "passport_type",
+        "priority",
+        "approved_at",
+        "callback_url",
+        "applicant",
+    ],
 )
 def test_job_missing_a_field_is_refused(client, field):
     job = make_print_job()

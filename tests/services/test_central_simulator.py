@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import httpx
 import pytest
 
+from services.central_printing import CentralPrintingClient
 from services.signing import verify
 from services.simulator.process import SimulatorControl, SimulatorProcess
 from tests.fixtures.central import CallbackReceiver, make_print_job, wait_until
@@ -97,8 +102,13 @@ def test_dead_callback_target_does_not_block_intake(central):
         for _ in range(5):
             assert client.submit(make_print_job(callback_url="http://127.0.0.1:9/cb")).created
 
-    stats = wait_until(lambda: (s := central.control.stats())["jobs_by_status"].get("dispatched") == 5 and s)
+    def all_dispatched():
+        stats = central.control.stats()
+        return stats if stats["jobs_by_status"].get("dispatched") == 5 else None
+
+    stats = wait_until(all_dispatched)
     assert stats["callbacks"]["delivered"] == 0
+    assert stats["callbacks"]["pending"] == 15  # three events per job, all waiting
 
 
 def test_restore_loses_later_jobs_but_keeps_print_ledger(central):
@@ -189,15 +199,35 @@ def test_committed_jobs_survive_a_crash(tmp_path):
         assert central.control.stats()["print_counts"] == {job["key"]: 1}
 
 
-def test_process_can_be_configured_from_environment_secret(tmp_path, monkeypatch):
+def test_simulator_refuses_to_start_without_a_secret(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "CENTRAL_PRINTING_SECRET"}
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "services.simulator",
+            "--port",
+            "0",
+            "--db",
+            str(tmp_path / "c.sqlite3"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert result.returncode == 2
+    assert "secret is required" in result.stderr
+
+
+def test_simulator_process_uses_the_default_step_time(tmp_path):
     with SimulatorProcess(db_path=tmp_path / "c.sqlite3") as central:
         with SimulatorControl(central.base_url) as control:
             assert control.config()["step_seconds"] == 1.0
-        with central_client(central) as client:
-            assert client.health()
+            assert control.config()["mode"] == "up"
 
 
-def central_client(process: SimulatorProcess):
-    from services.central_printing import CentralPrintingClient
-
+def central_client(process: SimulatorProcess) -> CentralPrintingClient:
     return CentralPrintingClient(process.base_url, process.secret, timeout=5.0)

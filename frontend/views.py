@@ -1,0 +1,94 @@
+"""Pages of the applicant PWA and the small staff console.
+
+The applicant pages are static HTML shells: everything personal is fetched by JavaScript with
+the access code in a header and kept on the phone, so the service worker can cache the pages
+themselves without caching anyone's data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import wraps
+from pathlib import Path
+from typing import Any, Callable
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.templatetags.static import static
+from django.views.decorators.http import require_GET
+
+from immigration.api.permissions import is_counter_staff
+
+APP_DIR = Path(__file__).resolve().parent
+STATIC_DIR = APP_DIR / "static" / "frontend"
+
+# Pages that open offline. Staff pages are deliberately absent: they show personal data.
+SHELL_PAGES = {"/": "apply", "/mine": "mine", "/track": "track", "/receipt": "receipt",
+               "/board": "board"}
+# Static files the shell needs; "serviceworker.js" itself is fetched by the browser.
+SHELL_STATIC = [
+    "frontend/app.css",
+    "frontend/js/app.js", "frontend/js/i18n.js", "frontend/js/api.js", "frontend/js/outbox.js",
+    "frontend/js/validate.js", "frontend/js/apply.js", "frontend/js/mine.js",
+    "frontend/js/receipt.js", "frontend/js/track.js", "frontend/js/board.js",
+    "frontend/vendor/qrcode.mjs",
+    "frontend/icon-192.png", "frontend/icon-512.png",
+]
+
+
+@require_GET
+def applicant_page(request: HttpRequest, page: str) -> HttpResponse:
+    return render(request, f"frontend/{page}.html", {"page": page})
+
+
+def _shell_version() -> str:
+    """A hash of everything the service worker precaches: any change to a page template or a
+    static file changes the worker's bytes, so browsers install it and refresh the cache."""
+    digest = hashlib.sha256()
+    templates = sorted((APP_DIR / "templates" / "frontend").glob("*.html"))
+    for path in [*templates, *(STATIC_DIR.parent / name for name in SHELL_STATIC)]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """serviceworker.js with the shell list and version filled in (served at the root so its
+    scope is the whole app; mounted before django-pwa's own, which serves the file raw)."""
+    source = Path(settings.PWA_SERVICE_WORKER_PATH).read_text()
+    shell = [*SHELL_PAGES, "/manifest.json", *(static(name) for name in SHELL_STATIC)]
+    body = (source.replace("__SHELL_VERSION__", _shell_version())
+            .replace('"__SHELL_URLS__"', json.dumps(shell))
+            .replace("__OUTBOX_URL__", static("frontend/js/outbox.js")))
+    response = HttpResponse(body, content_type="application/javascript")
+    response["Cache-Control"] = "no-cache"  # browsers must revalidate to see a new shell
+    return response
+
+
+def counter_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Logged in (else the login page) and in the counter group with an office (else 403)."""
+
+    @login_required(login_url="staff-login")
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_counter_staff(request.user):
+            raise PermissionDenied("Counter staff only.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@counter_required
+def staff_queue(request: HttpRequest) -> HttpResponse:
+    return render(request, "frontend/staff/queue.html", {"page": "staff-queue"})
+
+
+@counter_required
+def staff_applications(request: HttpRequest) -> HttpResponse:
+    office = request.user.membership.office  # type: ignore[union-attr]
+    return render(request, "frontend/staff/applications.html",
+                  {"page": "staff-applications", "office": office})

@@ -1,0 +1,129 @@
+"""Counter staff actions: approve (enqueues the print job in the same transaction), reject,
+collect, resubmit, list; and that applicants and outsiders cannot use them."""
+
+from __future__ import annotations
+
+import pytest
+
+from immigration.models import PassportApplication
+from queueing.models import OutboxMessage
+from tests.conftest import application_payload, client_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def received(submit, siti):
+    return submit(siti).json()
+
+
+def _post(client, reference, action, body=None):
+    return client.post(f"/api/v1/applications/{reference}/{action}", body or {}, format="json")
+
+
+def test_approve_queues_the_print_job_in_the_same_transaction(bambang_api, received):
+    response = _post(bambang_api, received["reference"], "approve")
+    assert response.status_code == 200
+    assert response.json()["status"] == "queued_for_printing"
+    message = OutboxMessage.objects.get()
+    application = PassportApplication.objects.get(reference=received["reference"])
+    assert message.key == f"{received['reference']}:v1"
+    assert message.payload == {"application_id": application.pk, "data_version": 1}
+    assert message.status == "pending"
+
+
+def test_approve_twice_is_a_no_op(bambang_api, received):
+    _post(bambang_api, received["reference"], "approve")
+    again = _post(bambang_api, received["reference"], "approve")
+    assert again.status_code == 200
+    assert OutboxMessage.objects.count() == 1
+    application = PassportApplication.objects.get(reference=received["reference"])
+    assert application.events.filter(to_status="queued_for_printing").count() == 1
+
+
+def test_express_jobs_get_priority(bambang_api, submit):
+    reference = submit(application_payload(service="express")).json()["reference"]
+    _post(bambang_api, reference, "approve")
+    assert OutboxMessage.objects.get().priority == 1
+
+
+def test_reject_needs_a_reason_and_records_it(bambang_api, received, api):
+    assert _post(bambang_api, received["reference"], "reject").status_code == 400
+    response = _post(bambang_api, received["reference"], "reject", {"reason": "Foto tidak sesuai"})
+    assert response.status_code == 200
+    assert response.json()["status"] == "rejected"
+    seen_by_applicant = api.get(f"/api/v1/applications/{received['reference']}",
+                                HTTP_X_ACCESS_CODE=received["access_code"]).json()
+    assert seen_by_applicant["timeline"][-1]["note"] == "Foto tidak sesuai"
+
+
+@pytest.mark.parametrize("action", ["collect", "resubmit"])
+def test_illegal_transitions_are_409(bambang_api, received, action):
+    response = _post(bambang_api, received["reference"], action)
+    assert response.status_code == 409
+    assert response.json()["error"] == "illegal_transition"
+    assert PassportApplication.objects.get().status == "received"
+
+
+def test_cannot_approve_a_rejected_application(bambang_api, received):
+    _post(bambang_api, received["reference"], "reject", {"reason": "duplikat"})
+    response = _post(bambang_api, received["reference"], "approve")
+    assert response.status_code == 409
+    assert OutboxMessage.objects.count() == 0
+
+
+def test_applicants_cannot_use_staff_endpoints(api, received):
+    for action in ["approve", "collect"]:
+        assert _post(api, received["reference"], action).status_code in (401, 403)
+    api.credentials(HTTP_X_ACCESS_CODE=received["access_code"])
+    assert _post(api, received["reference"], "approve").status_code in (401, 403)
+    assert api.get("/api/v1/applications").status_code in (401, 403)
+    assert api.get("/api/v1/queue").status_code in (401, 403)
+    assert PassportApplication.objects.get().status == "received"
+
+
+def test_logged_in_non_staff_are_refused(joko, received):
+    client = client_for(joko)
+    assert _post(client, received["reference"], "approve").status_code == 403
+    assert client.get("/api/v1/applications").status_code == 403
+
+
+def test_staff_of_another_office_cannot_act(dewi, received):
+    response = _post(client_for(dewi), received["reference"], "approve")
+    assert response.status_code == 404
+    assert OutboxMessage.objects.count() == 0
+
+
+def test_list_filters_by_status_service_and_nik(bambang_api, submit, siti, dewi, tanjung_perak):
+    submit(siti)
+    express = submit(application_payload(service="express")).json()
+    submit(application_payload(office="TPK"))
+    listing = bambang_api.get("/api/v1/applications").json()
+    assert listing["count"] == 2  # only Nunukan's
+    by_service = bambang_api.get("/api/v1/applications?service=express").json()
+    assert [r["reference"] for r in by_service["results"]] == [express["reference"]]
+    by_nik = bambang_api.get(f"/api/v1/applications?q={siti['applicant']['nik']}").json()
+    assert by_nik["results"][0]["applicant"]["full_name"] == "Siti Aminah"
+    assert bambang_api.get("/api/v1/applications?status=bogus").status_code == 400
+
+
+def test_token_can_be_obtained_with_username_and_password(api, bambang):
+    bambang.set_password("rahasia-123")
+    bambang.save()
+    response = api.post("/api/v1/auth/token", {"username": "bambang", "password": "rahasia-123"})
+    assert response.status_code == 200
+    assert len(response.json()["token"]) == 40
+
+
+def test_announcements_show_on_the_board(bambang_api, api):
+    response = bambang_api.post("/api/v1/offices/NNK/announcements",
+                                {"message": "Pencetakan dilanjutkan Senin."}, format="json")
+    assert response.status_code == 201
+    board = api.get("/api/v1/offices/NNK/status").json()
+    assert board["announcements"][0]["message"] == "Pencetakan dilanjutkan Senin."
+
+
+def test_staff_cannot_announce_for_another_office(bambang_api, tanjung_perak):
+    response = bambang_api.post("/api/v1/offices/TPK/announcements", {"message": "Halo semua"},
+                                format="json")
+    assert response.status_code == 403
