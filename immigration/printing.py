@@ -37,8 +37,8 @@ CALLBACK_STATUSES: dict[str, Status] = {
 
 
 def central_secrets() -> list[str]:
-    # Several comma-separated secrets during a rotation; the first one signs.
-    return [s.strip() for s in settings.CENTRAL_PRINTING_SECRET.split(",") if s.strip()]
+    # Several secrets (comma or space separated) during a rotation; the first one signs.
+    return settings.CENTRAL_PRINTING_SECRET.replace(",", " ").split()
 
 
 @cache
