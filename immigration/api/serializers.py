@@ -126,7 +126,8 @@ class ReasonInput(StrictSerializer):
 
 
 class ResubmitInput(StrictSerializer):
-    applicant = ApplicantInput(required=False, partial=True)
+    # Corrections only; they are merged with the stored data and the result validated whole.
+    applicant = serializers.DictField(required=False)
 
 
 class AnnouncementInput(StrictSerializer):

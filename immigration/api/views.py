@@ -273,9 +273,9 @@ class ResubmitView(_StaffAction):
         with transaction.atomic():
             application = _locked_for_staff(request, reference)
             if corrections:
-                merged = {**application.applicant_data(), **corrections}
-                full = s.ApplicantInput(data={k: str(v) for k, v in merged.items()})
-                full.is_valid(raise_exception=True)
+                full = s.ApplicantInput(data={**application.applicant_data(), **corrections})
+                if not full.is_valid():
+                    raise serializers.ValidationError({"applicant": full.errors})
                 corrections = dict(full.validated_data)
             try:
                 application.resubmit(by=request.user, applicant=corrections or None)

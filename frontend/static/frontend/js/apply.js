@@ -177,6 +177,8 @@ addEventListener("offline", render);
 
 const officeSelect = document.getElementById("office");
 for (const o of await offices()) officeSelect.add(new Option(`${o.name} (${o.code})`, o.code));
-await loadDraft();
-if (!draft.body.office && officeSelect.options.length) officeSelect.value = localStorage.getItem("office") || officeSelect.options[0].value;
 show(0);
+await loadDraft();
+if (!draft.body.office && officeSelect.options.length) {
+  officeSelect.value = localStorage.getItem("office") || officeSelect.options[0].value;
+}

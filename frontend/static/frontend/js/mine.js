@@ -1,0 +1,61 @@
+// My applications on this device: queued drafts (with why they wait), refused drafts (to
+// correct), and acknowledged applications with their last known status and when it was fetched.
+import { esc, onOutboxChange, outbox, replay, statusText, timelineHtml } from "./app.js";
+import { fetchApplication } from "./api.js";
+import { t, when } from "./i18n.js";
+
+const list = document.getElementById("list");
+
+// Refresh each application on its own; a failure leaves the last known status in place.
+async function refresh() {
+  for (const app of await outbox.all("applications")) {
+    try {
+      const { ok, data } = await fetchApplication(app.reference, app.access_code);
+      if (!ok) continue;
+      await outbox.put("applications", { ...app, status: data.status, status_label: data.status_label,
+        timeline: data.timeline, queue: data.queue, office_name: data.office?.name,
+        fetched_at: new Date().toISOString(), live: true });
+    } catch (e) { /* offline or unreachable: keep what we have */ }
+  }
+  await render(true);
+}
+
+function draftHtml(d) {
+  if (d.state === "failed") {
+    return `<article class="card draft failed"><h2>${esc(t("needs_fix"))}</h2>
+      <p>${esc(d.error?.error === "active_application_exists" ? t("err.active") : d.error?.detail || "")}</p>
+      <a class="button" href="/?draft=${encodeURIComponent(d.key)}">${esc(t("fix"))}</a></article>`;
+  }
+  const why = !navigator.onLine || d.reason === "offline" ? "why.offline"
+    : d.reason === "busy" ? "why.busy" : d.reason === "unreachable" ? "why.unreachable" : "why.new";
+  return `<article class="card draft queued"><h2 class="waiting">${esc(t("waiting"))}</h2>
+    <p>${esc(t(why))}</p>${d.last_try_at ? `<p class="meta">${esc(t("attempted", { at: when(d.last_try_at) }))}</p>` : ""}</article>`;
+}
+
+function appHtml(a, fresh) {
+  const queue = a.queue?.position ? `<p>${esc(t("queue.position", { n: a.queue.position }))}</p>` : "";
+  const note = a.queue?.note ? `<p class="note">${esc(a.queue.note)}</p>` : "";
+  return `<article class="card app" data-reference="${esc(a.reference)}">
+    <h2 class="ref">${esc(a.reference)}</h2>
+    <p class="status" data-status="${esc(a.status)}">${esc(statusText(a.status, a.status_label))}</p>
+    ${queue}${note}
+    <p class="meta fetched">${esc(a.fetched_at ? t("last_fetched", { at: when(a.fetched_at) }) : t("not_fetched"))}</p>
+    ${fresh ? "" : `<p class="meta stale">${esc(t("stale"))}</p>`}
+    ${timelineHtml(a)}
+    <a href="/receipt#${encodeURIComponent(a.reference)}">${esc(t("see_receipt"))}</a></article>`;
+}
+
+async function render(fresh = false) {
+  const drafts = (await outbox.all("drafts")).filter((d) => d.state !== "editing");
+  const apps = (await outbox.all("applications")).sort((a, b) => (b.submitted_at || "").localeCompare(a.submitted_at || ""));
+  list.innerHTML = drafts.map(draftHtml).join("") + apps.map((a) => appHtml(a, fresh && navigator.onLine)).join("")
+    || `<p>${esc(t("mine.empty"))}</p>`;
+}
+
+document.getElementById("refresh").addEventListener("click", async () => { await replay(true); await refresh(); });
+document.addEventListener("langchange", () => render(navigator.onLine));
+onOutboxChange(() => refresh());
+addEventListener("online", refresh);
+addEventListener("offline", () => render(false));
+await render(false);
+if (navigator.onLine) await refresh();

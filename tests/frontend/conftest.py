@@ -1,0 +1,94 @@
+"""Browser fixtures: real headless Chromium (Debian's) driven by Playwright against the live
+server. Siti, an applicant from Nunukan, uses a 360 px phone."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from immigration.models import Office
+
+# Playwright's sync API runs an asyncio loop in this thread; the ORM calls the tests make
+# between browser steps are ordinary synchronous calls, so Django's guard does not apply.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps trying to reach Google services,
+# which a closed network refuses, and it has no usable sandbox when run as root.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+PHONE = {"width": 360, "height": 780}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                             headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def offices(transactional_db: Any) -> list[Office]:
+    # The offices may already exist (seeded by a data migration); make sure they do.
+    return [
+        Office.objects.get_or_create(code=code, defaults={"name": name})[0]
+        for code, name in [("NNK", "Kantor Imigrasi Kelas II TPI Nunukan"),
+                           ("TPK", "Kantor Imigrasi Kelas I Khusus TPI Tanjung Perak")]
+    ]
+
+
+@pytest.fixture
+def phone(browser: Browser, live_server: Any, offices: list[Office]) -> Iterator[BrowserContext]:
+    context = browser.new_context(viewport=PHONE, base_url=live_server.url,
+                                  service_workers="allow", locale="id-ID")
+    context.set_default_timeout(15000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(phone: BrowserContext) -> Page:
+    """The app opened once online, its service worker installed and in control."""
+    page = phone.new_page()
+    page.goto("/")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    # The worker claims open pages when it activates, so no reload is needed.
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_selector("#office option", state="attached")
+    return page
+
+
+def fill_application(page: Page, applicant: dict[str, Any], *, office: str = "NNK") -> None:
+    """Walk the four steps as Siti would, then press Send."""
+    page.select_option("#office", office)
+    page.click("#next")
+    page.fill("#nik", applicant["nik"])
+    page.fill("#full_name", applicant["full_name"])
+    page.check(f"input[name='applicant.sex'][value='{applicant['sex']}']")
+    page.fill("#date_of_birth", applicant["date_of_birth"])
+    page.fill("#place_of_birth", applicant["place_of_birth"])
+    page.fill("#mother_name", applicant["mother_name"])
+    page.click("#next")
+    page.fill("#address", applicant["address"])
+    page.fill("#phone", applicant["phone"])
+    page.fill("#email", applicant.get("email", ""))
+    page.click("#next")
+    page.wait_for_selector("fieldset[data-step='4']:not([hidden])")
+    page.click("#next")
+
+
+def idb_dump(page: Page) -> str:
+    """Everything the app keeps in IndexedDB, as one JSON string."""
+    return page.evaluate("""async () => {
+        const o = self.TangguhOutbox;
+        return JSON.stringify({drafts: await o.all("drafts"), apps: await o.all("applications")});
+    }""")
