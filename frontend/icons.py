@@ -13,7 +13,8 @@ GREEN, WHITE = (0x0B, 0x5D, 0x3B), (0xFF, 0xFF, 0xFF)
 def _pixel(x: float, y: float) -> tuple[int, int, int]:
     # Unit square coordinates: a rounded passport booklet with a circle (the emblem) on it.
     if 0.28 <= x <= 0.72 and 0.18 <= y <= 0.82:
-        if (x - 0.5) ** 2 + (y - 0.42) ** 2 <= 0.11 ** 2 and (x - 0.5) ** 2 + (y - 0.42) ** 2 >= 0.08 ** 2:
+        ring = (x - 0.5) ** 2 + (y - 0.42) ** 2
+        if 0.08**2 <= ring <= 0.11**2:
             return GREEN
         if 0.36 <= x <= 0.64 and 0.64 <= y <= 0.68:
             return GREEN

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from immigration.models import PassportApplication
 from immigration.nik import make_nik
-from tests.conftest import application_payload, applicant
+from tests.conftest import applicant, application_payload
 from tests.frontend.conftest import fill_application
 
 pytestmark = pytest.mark.browser

@@ -17,7 +17,8 @@ from tests.frontend.conftest import fill_application, idb_dump
 pytestmark = pytest.mark.browser
 
 
-def test_offline_application_is_sent_once_when_back_online(page: Page, phone: BrowserContext) -> None:
+def test_offline_application_is_sent_once_when_back_online(page: Page,
+                                                           phone: BrowserContext) -> None:
     siti = applicant(sex="F", full_name="Siti Aminah")
     phone.set_offline(True)
     page.reload()  # the shell opens from the service worker's cache
@@ -55,7 +56,7 @@ def test_offline_application_is_sent_once_when_back_online(page: Page, phone: Br
     assert reference.text_content() in stored
 
 
-def dispatch_sync_event(page: Page, phone: BrowserContext) -> bool:  # noqa: D401
+def dispatch_sync_event(page: Page, phone: BrowserContext) -> bool:
     """Fire the worker's `sync` event through the DevTools protocol, as Chromium does when
     connectivity returns, and wait until the worker has finished handling it."""
     cdp = phone.new_cdp_session(page)

@@ -131,13 +131,13 @@ async function render() {
     outcome.hidden = true;
     const e = current.error, fields = Object.keys(e.field_codes || {}).length ? e.field_codes : e.fields;
     const errors = Object.fromEntries(Object.entries(fields || {}).map(([p, v]) => [p, v[0]]));
+    // 409 "active application" is about the NIK: say so on that field.
+    if (e.error === "active_application_exists") errors["applicant.nik"] = "active";
+    const first = showErrors(errors);
     formErr.textContent = e.error === "active_application_exists" ? t("err.active")
       : e.error === "service_unavailable" ? t("err.express_closed")
       : Object.keys(errors).length ? "" : t("err.generic", { detail: e.detail || e.error });
-    if (e.error === "active_application_exists") errors["applicant.nik"] = "active";
-    const first = showErrors(errors);
-    if (first) focusFirst(first); else formErr.focus?.();
-    if (errors["applicant.nik"] === "active") document.getElementById("nik-err").textContent = t("err.active");
+    if (first) focusFirst(first);
   }
 }
 

@@ -2,14 +2,15 @@
 // holds nothing personal) so the page still says something useful offline.
 import { esc } from "./app.js";
 import { api, offices } from "./api.js";
-import { t, when } from "./i18n.js";
+import { lang, t, when } from "./i18n.js";
 
 const select = document.getElementById("board-office"), box = document.getElementById("board");
 
 function age(seconds) {
   if (seconds == null) return "";
   const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60);
-  return h ? `${h} j ${m} m` : `${m} m`;
+  const hours = lang() === "en" ? "h" : "j";  // jam
+  return h ? `${h} ${hours} ${m} m` : `${m} m`;
 }
 
 function render(b, fetchedAt, fresh) {

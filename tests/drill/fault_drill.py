@@ -1,0 +1,188 @@
+"""The fault drill: a Jepsen-style history check of "nothing lost, nothing duplicated".
+
+History: phones submit applications while central is down (each retried with the same key, some
+retries racing each other); staff approve them (some twice). Central comes back, and while the
+backlog drains we SIGKILL a worker, restart Redis empty, FLUSHALL it, and make central time out,
+drop responses after committing, answer 503 and rate-limit with Retry-After. Then we check the
+history against central's own print ledger.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from immigration.models import PassportApplication
+from tests.conftest import application_payload
+from tests.drill.cluster import Cluster, wait_for
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class DrillResult:
+    intended: int = 0
+    accepted: int = 0
+    lost: list[str] = field(default_factory=list)
+    printed_twice: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    calls_while_down: int = 0
+    outage_seconds: float = 0.0
+    drain_seconds: float = 0.0
+    faults: list[str] = field(default_factory=list)
+    submit_latencies_ms: list[float] = field(default_factory=list)
+
+    @property
+    def accepted_pct(self) -> float:
+        return 100.0 * self.accepted / self.intended if self.intended else 0.0
+
+    def summary(self) -> str:
+        lat = sorted(self.submit_latencies_ms) or [0.0]
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+        return "\n".join([
+            f"accepted during outage  {self.accepted}/{self.intended} ({self.accepted_pct:.1f}%)",
+            f"lost (L)                {len(self.lost)}",
+            f"printed twice (D)       {len(self.printed_twice)}",
+            f"printed, never accepted {len(self.unexpected)}",
+            f"calls to central while down: {self.calls_while_down} "
+            f"in {self.outage_seconds:.1f} s of outage",
+            f"accept latency during outage: p50 {lat[len(lat) // 2]:.0f} ms, p99 {p99:.0f} ms",
+            f"drain time after recovery: {self.drain_seconds:.1f} s",
+            f"faults injected: {', '.join(self.faults)}",
+        ])
+
+
+def _phone_submits(web: str, payload: dict[str, Any], rng: random.Random,
+                   latencies: list[float]) -> dict[str, Any] | None:
+    """A flaky phone: the same key sent 1-3 times, sometimes two at once, until it gets a 201."""
+    key = str(uuid.uuid4())
+    body: dict[str, Any] | None = None
+    with httpx.Client(timeout=30) as client:
+        def once() -> httpx.Response:
+            started = time.perf_counter()
+            response = client.post(f"{web}/api/v1/applications", json=payload,
+                                   headers={"Idempotency-Key": key})
+            latencies.append((time.perf_counter() - started) * 1000)
+            return response
+
+        if rng.random() < 0.3:
+            with ThreadPoolExecutor(2) as pair:
+                responses = list(pair.map(lambda _: once(), range(2)))
+        else:
+            responses = [once()]
+        for _ in range(rng.randint(0, 2)):
+            responses.append(once())  # the phone did not see the answer and tries again
+        for _ in range(20):
+            ok = [r for r in responses if r.status_code == 201]
+            if ok:
+                bodies = {r.content for r in ok}
+                assert len(bodies) == 1, "replays must be byte-identical"
+                body = ok[0].json()
+                break
+            assert all(r.status_code == 409 for r in responses), [r.status_code for r in responses]
+            time.sleep(0.05)
+            responses.append(once())
+    return body
+
+
+def run_drill(cluster: Cluster, *, applications: int, log: Log = print,
+              seed: int = 2024) -> DrillResult:
+    rng = random.Random(seed)
+    result = DrillResult(intended=applications)
+    control = cluster.central.control
+    token = cluster.staff_token("NNK")
+    staff = httpx.Client(base_url=cluster.web_url, timeout=30,
+                         headers={"Authorization": f"Token {token}"})
+
+    # --- 1. central goes dark; the office keeps accepting -----------------------------------
+    control.configure(mode="down", retry_after=1)
+    outage_started = time.monotonic()
+    log(f"central is down; {applications} phones submit (with retries) and staff approve")
+    payloads = [application_payload() for _ in range(applications)]
+    receipts: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def apply_and_approve(payload: dict[str, Any]) -> None:
+        receipt = _phone_submits(cluster.web_url, payload, random.Random(rng.random()),
+                                 result.submit_latencies_ms)
+        if receipt is None:
+            return
+        for _ in range(2 if rng.random() < 0.2 else 1):  # a double click at the counter
+            response = staff.post(f"/api/v1/applications/{receipt['reference']}/approve")
+            assert response.status_code == 200, response.text
+        with lock:
+            receipts.append(receipt)
+            if len(receipts) % max(1, applications // 5) == 0:
+                log(f"  accepted and approved {len(receipts)}/{applications}")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(apply_and_approve, payloads))
+    result.accepted = len(receipts)
+    time.sleep(2)  # let the workers meet the outage: breaker opens, then only probes
+    result.calls_while_down = control.stats()["calls_while_down"]
+    result.outage_seconds = time.monotonic() - outage_started
+    log(f"outage: {result.calls_while_down} calls reached central in "
+        f"{result.outage_seconds:.1f} s with {len(receipts)} jobs waiting")
+
+    # --- 2. central recovers; faults while the backlog drains ---------------------------------
+    accepted_keys = {f"{r['reference']}:v1" for r in receipts}
+    control.configure(mode="up")
+    drain_started = time.monotonic()
+    log("central is back; draining under faults")
+
+    def waiting() -> int:
+        return PassportApplication.objects.filter(status="queued_for_printing").count()
+
+    def fault(name: str, action: Callable[[], None]) -> None:
+        action()
+        result.faults.append(name)
+        log(f"  fault: {name} ({waiting()} still waiting for central)")
+
+    time.sleep(0.5)
+    fault("SIGKILL worker w1", lambda: cluster.kill_worker("w1"))
+    fault("central times out", lambda: control.configure(mode="timeout", hang_seconds=3))
+    time.sleep(2.5)
+    fault("central drops responses after committing", lambda: control.configure(mode="drop"))
+    time.sleep(2)
+    fault("restart worker w1", lambda: cluster.start_worker("w1"))
+    fault("Redis restarted empty", cluster.restart_redis)
+    fault("central 503 for 30% of calls", lambda: control.configure(mode="up", fail_rate=0.3))
+    time.sleep(2)
+    fault("central rate-limits with Retry-After",
+          lambda: control.configure(fail_rate=0.0, rate_limit_per_second=15, retry_after=1))
+    time.sleep(2)
+    fault("SIGKILL worker w2", lambda: cluster.kill_worker("w2"))
+    fault("Redis FLUSHALL", cluster.flush_redis)
+    time.sleep(1)
+    fault("restart worker w2", lambda: cluster.start_worker("w2"))
+    control.configure(rate_limit_per_second=None)
+
+    last_report = [time.monotonic()]
+
+    def drained() -> bool:
+        left = waiting()
+        if time.monotonic() - last_report[0] > 5:
+            log(f"  {left} still waiting for central")
+            last_report[0] = time.monotonic()
+        return left == 0
+
+    wait_for(drained, timeout=240, what="backlog drain", interval=0.5)
+    result.drain_seconds = time.monotonic() - drain_started
+
+    # --- 3. check the history against central's own ledger -----------------------------------
+    counts = control.stats()["print_counts"]
+    result.lost = sorted(accepted_keys - set(counts))
+    result.printed_twice = sorted(k for k, n in counts.items() if n > 1)
+    result.unexpected = sorted(set(counts) - accepted_keys)
+    in_db = PassportApplication.objects.count()
+    assert in_db == len(receipts), f"{in_db} applications stored for {len(receipts)} accepted"
+    staff.close()
+    return result

@@ -1,0 +1,44 @@
+"""Bambang at the Nunukan counter: the backlog page and approving an application."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Browser, expect
+from rest_framework.test import APIClient
+
+from immigration.models import PassportApplication
+from tests.conftest import application_payload
+from tests.frontend.conftest import PHONE
+
+pytestmark = pytest.mark.browser
+
+
+def test_bambang_sees_the_queue_and_approves(browser: Browser, live_server: object,
+                                             offices: object, bambang: User) -> None:
+    bambang.set_password("rahasia-loket")
+    bambang.save()
+    created = APIClient().post("/api/v1/applications", application_payload(), format="json",
+                               HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    reference = created.json()["reference"]
+
+    context = browser.new_context(viewport=PHONE, base_url=live_server.url)  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto("/staff/")
+    page.fill("#id_username", "bambang")
+    page.fill("#id_password", "rahasia-loket")
+    page.click("button[type=submit]")
+    expect(page.locator("#pending")).to_have_text("0")
+    expect(page.locator("#breaker")).to_have_text("closed")
+
+    page.goto("/staff/applications")
+    row = page.locator(f"tr[data-reference='{reference}']")
+    row.locator("button[data-action=approve]").click()
+    expect(row.locator("td[data-status]")).to_have_attribute("data-status", "queued_for_printing")
+    assert PassportApplication.objects.get(reference=reference).status == "queued_for_printing"
+
+    page.goto("/staff/")
+    expect(page.locator("#pending")).to_have_text("1")  # the print job waits in the outbox
+    context.close()
