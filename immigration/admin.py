@@ -36,8 +36,8 @@ class AnnouncementAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 class StatusEventInline(admin.TabularInline):  # type: ignore[type-arg]
     model = StatusEvent
-    fields = ["at", "from_status", "to_status", "actor", "user", "note"]
-    readonly_fields = fields
+    fields = ("at", "from_status", "to_status", "actor", "user", "note")
+    readonly_fields = ("at", "from_status", "to_status", "actor", "user", "note")
     extra = 0
     can_delete = False
 

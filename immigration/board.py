@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import Min
@@ -30,10 +31,10 @@ CENTRAL_NOTES = {
 }
 
 
-def central_health() -> UpstreamHealth:
-    return UpstreamHealth.objects.filter(upstream=UPSTREAM).first() or UpstreamHealth(
-        upstream=UPSTREAM, state=UpstreamHealth.State.UP, since=None
-    )
+def central_health() -> tuple[str, dt.datetime | None]:
+    """Central's last known state and since when (None: never seen failing)."""
+    row = UpstreamHealth.objects.filter(upstream=UPSTREAM).first()
+    return (row.state, row.since) if row else (UpstreamHealth.State.UP, None)
 
 
 def _lang(language: str) -> str:
@@ -42,12 +43,12 @@ def _lang(language: str) -> str:
 
 def office_board(office: Office, *, language: str) -> dict[str, Any]:
     lang = _lang(language)
-    health = central_health()
+    central_state, central_since = central_health()
     waiting = PassportApplication.objects.for_office(office.code).filter(
         status=Status.QUEUED_FOR_PRINTING
     )
     oldest = waiting.aggregate(oldest=Min("approved_at"))["oldest"]
-    printing_up = health.state == UpstreamHealth.State.UP
+    printing_up = central_state == UpstreamHealth.State.UP
     return {
         "office": {"code": office.code, "name": office.name},
         "services": {
@@ -55,11 +56,11 @@ def office_board(office: Office, *, language: str) -> dict[str, Any]:
             "express": {"available": office.express_open, "note": ""},
             "printing": {
                 "available": printing_up,
-                "note": CENTRAL_NOTES[lang][health.state],
+                "note": CENTRAL_NOTES[lang][central_state],
             },
             "pickup": {"available": office.pickup_open, "note": ""},
         },
-        "central": {"state": health.state, "since": health.since},
+        "central": {"state": central_state, "since": central_since},
         "backlog": {
             "waiting_for_central": waiting.count(),
             "oldest_age_seconds": (timezone.now() - oldest).total_seconds() if oldest else None,
@@ -77,15 +78,15 @@ def application_view(
     lang = _lang(language)
     queue = None
     if application.status == Status.QUEUED_FOR_PRINTING:
-        health = central_health()
+        central_state, central_since = central_health()
         message = OutboxMessage.objects.filter(
             topic=PRINT_JOB_TOPIC, key=application.print_job_key
         ).first()
         queue = {
             "position": position_in_queue(message) if message else None,
-            "central_state": health.state,
-            "central_since": health.since,
-            "note": CENTRAL_NOTES[lang][health.state],
+            "central_state": central_state,
+            "central_since": central_since,
+            "note": CENTRAL_NOTES[lang][central_state],
         }
     shown_notes = {Status.REJECTED, Status.NEEDS_ATTENTION}
     data: dict[str, Any] = {

@@ -195,7 +195,9 @@ class PassportApplication(models.Model):
         return hmac.compare_digest(self.access_code_hash, hash_access_code(code, key=_access_key()))
 
     # --- lifecycle --------------------------------------------------------------------------
-    def _transition(self, target: Status, *, actor: Actor, user: Any = None, note: str = "") -> None:
+    def _transition(
+        self, target: Status, *, actor: Actor, user: Any = None, note: str = ""
+    ) -> None:
         """Move to `target` and record it. Caller holds the row lock inside a transaction."""
         if not is_allowed(Status(self.status), target, actor):
             raise IllegalTransition(self.status, target)

@@ -58,7 +58,7 @@ class Keyring:
             return aead.decrypt(blob[:12], blob[12:], context).decode()
         except (ValueError, KeyError, binascii.Error, InvalidTag) as exc:
             # Never include the stored value: it may be personal data in a half-migrated row.
-            raise ValueError("personal data could not be decrypted with the configured keys") from exc
+            raise ValueError("personal data could not be decrypted with the keys") from exc
 
 
 @cache

@@ -134,7 +134,7 @@ def gate(upstream: str) -> Gate:
         answer = redis_state.client().eval(_GATE, 2, *_keys(upstream), probe_ms)
     except redis.RedisError:
         return "closed"
-    return answer  # type: ignore[no-any-return]
+    return answer  # type: ignore[no-any-return,unused-ignore]
 
 
 def record_failure(upstream: str, reason: str) -> None:
@@ -190,7 +190,7 @@ def state(upstream: str) -> BreakerState:
     now_s = now[0] + now[1] / 1e6
     open_until = float(raw.get("open_until", 0) or 0)
     return BreakerState(
-        state=raw.get("state", "closed"),
+        state=str(raw.get("state", "closed")),
         failures=int(raw.get("failures", 0) or 0),
         open_for_seconds=max(0.0, open_until - now_s) if raw.get("state") == "open" else 0.0,
     )

@@ -85,7 +85,7 @@ def deliver_batch(topic: Topic) -> Report:
 def _safe_probe(topic: Topic) -> bool:
     try:
         return topic.probe()
-    except Exception:  # noqa: BLE001 - a probe that blows up is a failed probe
+    except Exception:
         log.warning("probe of %s failed with an exception", topic.upstream)
         return False
 

@@ -42,6 +42,6 @@ def kick() -> None:
         from queueing.tasks import drain  # tasks imports the Celery app; keep enqueue light
 
         drain.apply_async(retry=False)
-    except (redis.RedisError, OSError, Exception) as exc:  # noqa: BLE001 - kick is best effort
+    except (redis.RedisError, OSError, Exception) as exc:
         log.warning("could not kick the delivery workers (%s); the sweep will find the work",
                     type(exc).__name__)

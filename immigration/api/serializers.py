@@ -22,7 +22,7 @@ class StrictCharField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("not_a_string")
-        return super().to_internal_value(data)  # type: ignore[no-any-return]
+        return super().to_internal_value(data)  # type: ignore[no-any-return,unused-ignore]
 
 
 class StrictDateField(serializers.DateField):
@@ -70,16 +70,16 @@ class ApplicantInput(StrictSerializer):
     email = serializers.EmailField(required=False, allow_blank=True, max_length=200)
 
     def validate_full_name(self, value: str) -> str:
-        return _django_rule(validation.clean_person_name, value)  # type: ignore[no-any-return]
+        return _django_rule(validation.clean_person_name, value)
 
     def validate_mother_name(self, value: str) -> str:
-        return _django_rule(validation.clean_person_name, value)  # type: ignore[no-any-return]
+        return _django_rule(validation.clean_person_name, value)
 
     def validate_date_of_birth(self, value: dt.date) -> dt.date:
-        return _django_rule(validation.clean_birth_date, value)  # type: ignore[no-any-return]
+        return _django_rule(validation.clean_birth_date, value)
 
     def validate_phone(self, value: str) -> str:
-        return _django_rule(validation.clean_phone, value)  # type: ignore[no-any-return]
+        return _django_rule(validation.clean_phone, value)
 
     def validate_nik(self, value: str) -> str:
         problem = check_nik(value.strip(), date_of_birth=None, sex=None)
@@ -110,7 +110,7 @@ class ApplicationInput(StrictSerializer):
     def validate_appointment_date(self, value: dt.date | None) -> dt.date | None:
         if value is None:
             return None
-        return _django_rule(validation.clean_appointment_date, value)  # type: ignore[no-any-return]
+        return _django_rule(validation.clean_appointment_date, value)
 
 
 class SubmissionOutput(serializers.Serializer):  # type: ignore[type-arg]
@@ -136,7 +136,7 @@ class AnnouncementInput(StrictSerializer):
 
 class TimelineEntry(serializers.Serializer):  # type: ignore[type-arg]
     status = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
     at = serializers.DateTimeField()
     note = serializers.CharField(allow_blank=True)
 

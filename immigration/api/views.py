@@ -7,6 +7,7 @@ import json
 import uuid
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse
@@ -312,7 +313,9 @@ class AnnouncementsView(APIView):
         form = s.AnnouncementInput(data=request.data)
         form.is_valid(raise_exception=True)
         announcement = Announcement.objects.create(
-            office_id=code.upper(), message=form.validated_data["message"], created_by=request.user
+            office_id=code.upper(),
+            message=form.validated_data["message"],
+            created_by=request.user if isinstance(request.user, User) else None,
         )
         return Response({"id": announcement.pk, "message": announcement.message,
                          "at": announcement.created_at}, status=status.HTTP_201_CREATED)

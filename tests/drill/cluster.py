@@ -43,7 +43,7 @@ def wait_for(check: Any, *, timeout: float, what: str, interval: float = 0.1) ->
     while True:
         try:
             value = check()
-        except Exception:  # noqa: BLE001 - not up yet
+        except Exception:
             value = None
         if value:
             return value

@@ -28,7 +28,7 @@ def _codes(response, field):
         ("65040105019000", "nik_format"),  # 14 digits
         ("65040105019000011", "nik_format"),  # 17 digits
         ("650401050190000A", "nik_format"),
-        ("９９０４０１０５０１９０００１", "nik_format"),  # full-width digits are not ASCII
+        ("\uff16" * 16, "nik_format"),  # full-width digits are not ASCII digits
         ("9904010501900001", "nik_region"),  # no province 99
         ("6500010501900001", "nik_region"),  # regency 00
         ("6504010501900000", "nik_serial"),

@@ -6,9 +6,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import transaction
 from hypothesis import given
 from hypothesis import strategies as st
-from django.db import transaction
 
 from queueing import breaker, deliver, limiter
 from queueing.backoff import retry_delay

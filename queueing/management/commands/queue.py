@@ -40,7 +40,9 @@ class Command(BaseCommand):
         for priority, n in sorted(s.pending_by_priority.items(), reverse=True):
             self.stdout.write(f"  priority {priority}: {n}")
         self.stdout.write(f"in flight  {s.in_flight}")
-        self.stdout.write(f"delivered  {s.delivered}  ({s.delivered_last_minute} in the last minute)")
+        self.stdout.write(
+            f"delivered  {s.delivered}  ({s.delivered_last_minute} in the last minute)"
+        )
         self.stdout.write(f"dead       {s.dead}")
         self.stdout.write(f"oldest waiting {age}")
         for upstream, state in s.breakers.items():
