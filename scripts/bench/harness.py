@@ -1,0 +1,247 @@
+"""What both benchmark scripts share: databases, the environment, a Cluster of real processes,
+building a backlog fast, sampling memory, and printing figures.
+
+Call `configure_django()` before importing anything that touches models.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+VAR_DIR = Path(os.environ.get("BENCH_VAR_DIR", "/tmp/bench-var"))
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def db_url(name: str) -> str:
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+def recreate_database(name: str) -> str:
+    """Drop and create a PostgreSQL database; returns its URL."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return db_url(name)
+
+
+def migrate(url: str, settings_module: str) -> None:
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": settings_module,
+           "TANGGUH_VAR_DIR": str(VAR_DIR), "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--no-input", "-v0"],
+                   cwd=ROOT, env=env, check=True)
+
+
+def configure_django(*, database_url: str, settings_module: str, **env: str) -> None:
+    """Point this process at the benchmark database and set Django up."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["TANGGUH_VAR_DIR"] = str(VAR_DIR)
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def shared_secrets() -> dict[str, str]:
+    from django.conf import settings
+
+    return {"SECRET_KEY": settings.SECRET_KEY, "PII_KEYS": settings.PII_KEYS,
+            "PII_INDEX_KEY": settings.PII_INDEX_KEY}
+
+
+def machine() -> str:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{os.cpu_count()} cores ({model}), {mem_gb:.0f} GB RAM, Linux "
+            f"{platform.release()}, Python {platform.python_version()}")
+
+
+def postgres_version() -> str:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return f"PostgreSQL {row[0] if row else '?'}"
+
+
+# --- the backlog ---------------------------------------------------------------------------
+def build_approved_backlog(count: int, *, office_code: str = "NNK", chunk: int = 1000,
+                           express_share: float = 0.1) -> list[int]:
+    """`count` applications accepted and approved, as the domain makes them: `build()` (the
+    encrypted row, blind index, reference, access-code hash), the `received` and
+    `queued_for_printing` status events, and the print job put in the outbox with
+    `queueing.outbox.enqueue` in the same transaction. The rows are bulk-inserted; the events and
+    the outbox message are exactly what `record_received()` and `approve()` write."""
+    import random
+
+    from django.contrib.auth.models import User
+    from django.db import transaction
+    from django.utils import timezone
+
+    from immigration.lifecycle import Actor, Status
+    from immigration.models import Office, PassportApplication, StatusEvent
+    from tests.conftest import applicant
+
+    office = Office.objects.get(code=office_code)
+    clerk, _ = User.objects.get_or_create(username="bench-clerk")
+    rng = random.Random(count)
+    ids: list[int] = []
+    seen_niks: set[str] = set()
+    started = time.monotonic()
+    while len(ids) < count:
+        n = min(chunk, count - len(ids))
+        now = timezone.now()
+        apps = []
+        while len(apps) < n:
+            person = applicant()
+            if person["nik"] in seen_niks:
+                continue  # one active application per NIK
+            seen_niks.add(person["nik"])
+            application, _code = PassportApplication.build(
+                office=office, applicant=person, submitted_at=now,
+                service="express" if rng.random() < express_share else "regular",
+                passport_type="electronic", application_type="new",
+            )
+            application.status = Status.QUEUED_FOR_PRINTING
+            application.approved_at = now
+            apps.append(application)
+        with transaction.atomic():
+            PassportApplication.objects.bulk_create(apps)
+            events = []
+            for a in apps:
+                events.append(StatusEvent(application=a, from_status="",
+                                          to_status=Status.RECEIVED, actor=Actor.APPLICANT))
+                events.append(StatusEvent(application=a, from_status=Status.RECEIVED,
+                                          to_status=Status.QUEUED_FOR_PRINTING,
+                                          actor=Actor.STAFF, user=clerk))
+            StatusEvent.objects.bulk_create(events)
+            for a in apps:
+                a._enqueue_print_job()  # queueing.outbox.enqueue, as approve() does
+        ids.extend(a.pk for a in apps)
+        rate = len(ids) / (time.monotonic() - started)
+        log(f"  backlog: {len(ids)}/{count} approved applications in the outbox "
+            f"({rate:.0f}/s)")
+    return ids
+
+
+# --- memory ----------------------------------------------------------------------------------
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            text = (task / "children").read_text().split()
+            kids.extend(int(k) for k in text)
+    except OSError:
+        pass
+    return kids
+
+
+def process_tree(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(_children(p))
+    return out
+
+
+def rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class RssSampler:
+    """Samples VmRSS of some process trees (each Celery worker and its pool children)."""
+
+    def __init__(self, roots: dict[str, int], interval: float = 0.5) -> None:
+        self.roots = roots
+        self.interval = interval
+        self.samples: list[tuple[float, dict[str, int]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def snapshot(self) -> dict[str, int]:
+        """KB per process, named worker:pid (the first is the Celery main process)."""
+        snap: dict[str, int] = {}
+        for name, root in self.roots.items():
+            for pid in process_tree(root):
+                snap[f"{name}:{pid}"] = rss_kb(pid)
+        return snap
+
+    def _run(self) -> None:
+        t0 = time.monotonic()
+        while not self._stop.is_set():
+            self.samples.append((time.monotonic() - t0, self.snapshot()))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak_total_mb(self) -> float:
+        return max((sum(s.values()) for _, s in self.samples), default=0) / 1024
+
+    def peak_per_process_mb(self) -> dict[str, float]:
+        peaks: dict[str, int] = {}
+        for _, snap in self.samples:
+            for name, kb in snap.items():
+                peaks[name] = max(peaks.get(name, 0), kb)
+        return {name: kb / 1024 for name, kb in sorted(peaks.items())}
+
+    def total_mb_at(self, fraction: float) -> float:
+        if not self.samples:
+            return 0.0
+        i = min(len(self.samples) - 1, int(len(self.samples) * fraction))
+        return sum(self.samples[i][1].values()) / 1024
+
+
+# --- figures -----------------------------------------------------------------------------------
+def percentile(values: Iterable[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * pct / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def table(rows: list[list[Any]], header: list[str]) -> str:
+    cells = [header, *[[str(c) for c in r] for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
