@@ -47,7 +47,8 @@ class Submission:
 
 def request_fingerprint(payload: Any) -> str:
     """Hash of the request body as parsed JSON, so whitespace or key order do not matter."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # ensure_ascii: escapes lone surrogates too, so any parsed JSON can be fingerprinted.
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

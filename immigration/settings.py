@@ -210,6 +210,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # ASCII-only JSON: a lone surrogate a client sent ("\ud800") and we echo in an error message
+    # is escaped instead of failing to encode (a 500).
+    "UNICODE_JSON": False,
     # Status lookups are where access codes could be guessed: throttle them per client.
     "DEFAULT_THROTTLE_RATES": {"lookup": envstr("LOOKUP_THROTTLE", "120/min")},
 }

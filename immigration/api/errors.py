@@ -78,6 +78,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         log.warning("database unavailable: %s", type(exc).__name__)
         return Response(database_unavailable_body(), status=status.HTTP_503_SERVICE_UNAVAILABLE,
                         headers={"Retry-After": "5"})
+    if isinstance(exc, RecursionError):
+        # JSON nested thousands deep: the parser gives up with a RecursionError, not a ValueError.
+        return Response(error_body("parse_error", "JSON is nested too deeply."),
+                        status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     if isinstance(exc, exceptions.ValidationError):

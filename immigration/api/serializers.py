@@ -17,11 +17,18 @@ from immigration.nik import check_nik
 class StrictCharField(serializers.CharField):
     """DRF's CharField quietly turns 42 into "42"; a wrong JSON type is a client bug (400)."""
 
-    default_error_messages = {"not_a_string": "Must be a string."}
+    default_error_messages = {
+        "not_a_string": "Must be a string.",
+        "not_unicode": "Contains characters that are not valid Unicode.",
+    }
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("not_a_string")
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: JSON allows "\ud800", UTF-8 does not
+            self.fail("not_unicode")
         return super().to_internal_value(data)  # type: ignore[no-any-return,unused-ignore]
 
 

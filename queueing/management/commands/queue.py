@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -49,21 +50,29 @@ class Command(BaseCommand):
             self.stdout.write(f"breaker {upstream}: {state}")
 
     def _drain(self, max_seconds: float) -> None:
+        """Deliver until nothing waits (messages in backoff included) or time runs out."""
         start = queue_stats()
-        total = start.pending + start.in_flight
-        bar = tqdm(total=total, unit="msg", desc="draining", file=self.stdout)
+        bar = tqdm(total=start.pending + start.in_flight, unit="msg", desc="draining",
+                   file=self.stdout)
+        totals = Report()
 
         def on_round(report: Report) -> None:
+            totals.add(report)
             bar.update(report.delivered + report.dead)
-            if report.retried:
-                bar.set_postfix(retried=report.retried)
 
-        summary = deliver.drain(
-            budget_seconds=max_seconds, stop_when_blocked=False, on_round=on_round
-        )
+        deadline = time.monotonic() + max_seconds
+        waiting = start.pending + start.in_flight
+        while waiting and time.monotonic() < deadline:
+            deliver.drain(budget_seconds=min(30.0, deadline - time.monotonic()),
+                          stop_when_blocked=False, on_round=on_round)
+            now = queue_stats()
+            waiting = now.pending + now.in_flight
+            bar.set_postfix(waiting=waiting, retries=totals.retried,
+                            breaker=",".join(now.breakers.values()))
+            if waiting:
+                time.sleep(min(1.0, max(deadline - time.monotonic(), 0.0)))
         bar.close()
-        r = summary.report
         self.stdout.write(
-            f"delivered {r.delivered}, dead {r.dead}, retries scheduled {r.retried}; "
-            f"still due: {'yes' if summary.more_due else 'no'}"
+            f"delivered {totals.delivered}, dead {totals.dead}, retries scheduled "
+            f"{totals.retried}; still waiting: {waiting}"
         )
