@@ -127,3 +127,24 @@ def test_staff_cannot_announce_for_another_office(bambang_api, tanjung_perak):
     response = bambang_api.post("/api/v1/offices/TPK/announcements", {"message": "Halo semua"},
                                 format="json")
     assert response.status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_approve_succeeds_while_redis_is_down_and_the_sweep_finds_the_job(
+    bambang_api, received, settings
+):
+    from queueing import outbox, redis_state
+
+    settings.QUEUEING = {**settings.QUEUEING, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    redis_state.client.cache_clear()
+    try:
+        response = _post(bambang_api, received["reference"], "approve")
+        outbox.wait_for_kicks()  # the kick ran on its thread, failed, and was swallowed
+    finally:
+        redis_state.client.cache_clear()
+        outbox._quiet_until = 0.0
+    assert response.status_code == 200
+    assert OutboxMessage.objects.get().status == "pending"
+    from queueing.deliver import has_due_work
+
+    assert has_due_work()  # what the beat sweep checks, from the database alone
