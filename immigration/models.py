@@ -267,6 +267,12 @@ class PassportApplication(models.Model):
                          note=f"data version {self.data_version}")
         self._enqueue_print_job()
 
+    def requeue_unchanged(self, *, note: str) -> None:
+        """Back to the print queue with the same data version (an operator retried the dead
+        letter, e.g. after central fixed its own validation). The outbox message is reused."""
+        self.attention_reason = ""
+        self._transition(Status.QUEUED_FOR_PRINTING, actor=Actor.STAFF, note=note)
+
     def mark_sent_to_central(self, *, job_id: str) -> None:
         """Central acknowledged the print job. A no-op when callbacks already moved it on."""
         if self.status == Status.QUEUED_FOR_PRINTING:

@@ -140,9 +140,7 @@ def on_print_job_dead(message: OutboxMessage, reason: str) -> None:
 def on_print_job_retried(message: OutboxMessage) -> None:
     application = _locked_application(message)
     if application is not None and application.status == Status.NEEDS_ATTENTION:
-        application.attention_reason = ""
-        application._transition(Status.QUEUED_FOR_PRINTING, actor=Actor.STAFF,
-                                 note="dead letter retried")
+        application.requeue_unchanged(note="dead letter retried")
 
 
 def register_print_job_topic() -> None:
@@ -176,25 +174,27 @@ def callback_apply(*, event_id: str, payload: dict[str, Any]) -> bool:
         raise CallbackRejected("unknown_job", "no such print job", 404)
     if status not in CALLBACK_STATUSES and status != "rejected":
         raise CallbackRejected("invalid", f"unknown status {status[:30]!r}", 400)
-    try:
-        with transaction.atomic():
-            ProcessedCallback.objects.create(event_id=event_id[:100])
-            application = (
-                PassportApplication.objects.select_for_update().filter(reference=reference).first()
-            )
-            if application is None:
-                raise CallbackRejected("unknown_job", "no such print job", 404)
-            if application.data_version != int(version):
-                return False  # about a superseded data version: nothing to do
-            if status == "rejected":
-                if application.status in {Status.QUEUED_FOR_PRINTING, Status.SENT_TO_CENTRAL,
-                                          Status.PRINTING}:
-                    reason = str(payload.get("reason") or "rejected by central")[:300]
-                    application.needs_attention(reason=reason, actor=Actor.CENTRAL)
-                    return True
-                return False
-            return application.advance_from_central(
-                CALLBACK_STATUSES[status], note=f"central: {status}"
-            )
-    except IntegrityError as exc:
-        raise CallbackRejected("replayed", "this callback was already processed", 409) from exc
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # savepoint: only the dedupe insert may conflict
+                ProcessedCallback.objects.create(event_id=event_id[:100])
+        except IntegrityError as exc:
+            raise CallbackRejected("replayed", "this callback was already processed",
+                                   409) from exc
+        application = (
+            PassportApplication.objects.select_for_update().filter(reference=reference).first()
+        )
+        if application is None:
+            raise CallbackRejected("unknown_job", "no such print job", 404)
+        if application.data_version != int(version):
+            return False  # about a superseded data version: nothing to do
+        if status == "rejected":
+            if application.status in {Status.QUEUED_FOR_PRINTING, Status.SENT_TO_CENTRAL,
+                                      Status.PRINTING}:
+                reason = str(payload.get("reason") or "rejected by central")[:300]
+                application.needs_attention(reason=reason, actor=Actor.CENTRAL)
+                return True
+            return False
+        return application.advance_from_central(
+            CALLBACK_STATUSES[status], note=f"central: {status}"
+        )

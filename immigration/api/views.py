@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -64,10 +65,6 @@ def _locked_for_staff(request: Request, reference: str) -> PassportApplication:
     if application is None:
         raise ApiError("not_found", "No such application at your office.", 404)
     return application
-
-
-def _illegal(exc: IllegalTransition) -> ApiError:
-    return ApiError("illegal_transition", str(exc), 409)
 
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -215,9 +212,20 @@ class ApplicationDetailView(APIView):
 
 
 class _StaffAction(APIView):
+    """A counter action on one application of the clerk's office: lock the row, apply the model
+    method, answer with the application as it now stands (409 for an illegal transition)."""
+
     permission_classes = [IsCounterStaff]
 
-    def _render(self, request: Request, application: PassportApplication) -> Response:
+    def _act(
+        self, request: Request, reference: str, action: Callable[[PassportApplication], Any]
+    ) -> Response:
+        with transaction.atomic():
+            application = _locked_for_staff(request, reference)
+            try:
+                action(application)
+            except IllegalTransition as exc:
+                raise ApiError("illegal_transition", str(exc), 409) from exc
         application.refresh_from_db()
         data = application_view(application, language=_language(request), staff=True)
         return Response(s.ApplicationOutput(data).data)
@@ -227,13 +235,8 @@ class ApproveView(_StaffAction):
     @extend_schema(operation_id="applications_approve", request=None,
                    responses={200: s.ApplicationOutput})
     def post(self, request: Request, reference: str) -> Response:
-        with transaction.atomic():
-            application = _locked_for_staff(request, reference)
-            try:
-                application.approve(by=request.user)
-            except IllegalTransition as exc:
-                raise _illegal(exc) from exc
-        return self._render(request, application)
+        # A repeat is a no-op 200: approve() returns False when already approved.
+        return self._act(request, reference, lambda a: a.approve(by=request.user))
 
 
 class RejectView(_StaffAction):
@@ -242,26 +245,15 @@ class RejectView(_StaffAction):
     def post(self, request: Request, reference: str) -> Response:
         form = s.ReasonInput(data=request.data)
         form.is_valid(raise_exception=True)
-        with transaction.atomic():
-            application = _locked_for_staff(request, reference)
-            try:
-                application.reject(by=request.user, reason=form.validated_data["reason"])
-            except IllegalTransition as exc:
-                raise _illegal(exc) from exc
-        return self._render(request, application)
+        reason = form.validated_data["reason"]
+        return self._act(request, reference, lambda a: a.reject(by=request.user, reason=reason))
 
 
 class CollectView(_StaffAction):
     @extend_schema(operation_id="applications_collect", request=None,
                    responses={200: s.ApplicationOutput})
     def post(self, request: Request, reference: str) -> Response:
-        with transaction.atomic():
-            application = _locked_for_staff(request, reference)
-            try:
-                application.collect(by=request.user)
-            except IllegalTransition as exc:
-                raise _illegal(exc) from exc
-        return self._render(request, application)
+        return self._act(request, reference, lambda a: a.collect(by=request.user))
 
 
 class ResubmitView(_StaffAction):
@@ -271,18 +263,19 @@ class ResubmitView(_StaffAction):
         form = s.ResubmitInput(data=request.data or {})
         form.is_valid(raise_exception=True)
         corrections = dict(form.validated_data.get("applicant") or {})
-        with transaction.atomic():
-            application = _locked_for_staff(request, reference)
+
+        def resubmit(application: PassportApplication) -> None:
+            applicant = None
             if corrections:
+                # Validate the corrected record as a whole: a new birth date must still agree
+                # with the NIK, and so on.
                 full = s.ApplicantInput(data={**application.applicant_data(), **corrections})
                 if not full.is_valid():
                     raise serializers.ValidationError({"applicant": full.errors})
-                corrections = dict(full.validated_data)
-            try:
-                application.resubmit(by=request.user, applicant=corrections or None)
-            except IllegalTransition as exc:
-                raise _illegal(exc) from exc
-        return self._render(request, application)
+                applicant = dict(full.validated_data)
+            application.resubmit(by=request.user, applicant=applicant)
+
+        return self._act(request, reference, resubmit)
 
 
 class OfficesView(APIView):
