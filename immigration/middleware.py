@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 
 from immigration.api.errors import database_unavailable_body, error_body
 
@@ -24,10 +25,11 @@ class DatabaseUnavailableMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return JsonResponse(error_body("bad_request", "Invalid Content-Length."), status=400)
+            return JsonResponse(error_body("bad_request", _("Invalid Content-Length.")), status=400)
         if limit is not None and length > limit:
             return JsonResponse(
-                error_body("too_large", f"Request bodies are limited to {limit} bytes."),
+                error_body("too_large",
+                           _("Request bodies are limited to %(limit)d bytes.") % {"limit": limit}),
                 status=413,
             )
         return self.get_response(request)

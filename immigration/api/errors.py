@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -67,7 +68,7 @@ def error_body(code: str, detail: str, fields: dict[str, list[str]] | None = Non
 def database_unavailable_body() -> dict[str, Any]:
     return error_body(
         "database_unavailable",
-        "The office database is unavailable; nothing was saved. Please try again shortly.",
+        _("The office database is unavailable; nothing was saved. Please try again shortly."),
     )
 
 
@@ -80,14 +81,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
                         headers={"Retry-After": "5"})
     if isinstance(exc, RecursionError):
         # JSON nested thousands deep: the parser gives up with a RecursionError, not a ValueError.
-        return Response(error_body("parse_error", "JSON is nested too deeply."),
+        return Response(error_body("parse_error", _("JSON is nested too deeply.")),
                         status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     if isinstance(exc, exceptions.ValidationError):
         fields, codes = _flatten(exc.detail)
         return Response(
-            error_body("invalid", "Some fields are not valid.", fields, codes),
+            error_body("invalid", _("Some fields are not valid."), fields, codes),
             status=status.HTTP_400_BAD_REQUEST,
         )
     response = drf_exception_handler(exc, context)

@@ -7,6 +7,8 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from immigration import validation
@@ -18,8 +20,8 @@ class StrictCharField(serializers.CharField):
     """DRF's CharField quietly turns 42 into "42"; a wrong JSON type is a client bug (400)."""
 
     default_error_messages = {
-        "not_a_string": "Must be a string.",
-        "not_unicode": "Contains characters that are not valid Unicode.",
+        "not_a_string": gettext_lazy("Must be a string."),
+        "not_unicode": gettext_lazy("Contains characters that are not valid Unicode."),
     }
 
     def to_internal_value(self, data: Any) -> str:
@@ -33,7 +35,9 @@ class StrictCharField(serializers.CharField):
 
 
 class StrictDateField(serializers.DateField):
-    default_error_messages = {"not_a_string": "Must be a date string (YYYY-MM-DD)."}
+    default_error_messages = {
+        "not_a_string": gettext_lazy("Must be a date string (YYYY-MM-DD).")
+    }
 
     def to_internal_value(self, value: Any) -> dt.date:
         if not isinstance(value, str):
@@ -50,7 +54,7 @@ class StrictSerializer(serializers.Serializer):  # type: ignore[type-arg]
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
-                    {name: [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
+                    {name: [serializers.ErrorDetail(_("Unknown field."), code="unknown_field")]
                      for name in unknown}
                 )
         return super().to_internal_value(data)

@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -40,7 +41,10 @@ from queueing.models import MessageStatus, OutboxMessage
 from queueing.stats import queue_stats
 from services.signing import SignatureError, verify
 
-NOT_FOUND = ApiError("not_found", "No application with this reference and access code.", 404)
+
+def _not_found() -> ApiError:
+    # Built per request: the message is translated into the requester's language.
+    return ApiError("not_found", _("No application with this reference and access code."), 404)
 
 
 def _language(request: Request) -> str:
@@ -63,7 +67,7 @@ def _locked_for_staff(request: Request, reference: str) -> PassportApplication:
         else None
     )
     if application is None:
-        raise ApiError("not_found", "No such application at your office.", 404)
+        raise ApiError("not_found", _("No such application at your office."), 404)
     return application
 
 
@@ -93,11 +97,11 @@ class ApplicationsView(APIView):
         raw_key = request.headers.get("Idempotency-Key", "")
         if not raw_key:
             raise ApiError("idempotency_key_required",
-                           "Send an Idempotency-Key header (a UUID made by the client).", 400)
+                           _("Send an Idempotency-Key header (a UUID made by the client)."), 400)
         try:
             key = uuid.UUID(raw_key)
         except ValueError as exc:
-            raise ApiError("idempotency_key_invalid", "Idempotency-Key must be a UUID.",
+            raise ApiError("idempotency_key_invalid", _("Idempotency-Key must be a UUID."),
                            400) from exc
         payload = request.data
         fingerprint = intake.request_fingerprint(payload)
@@ -106,9 +110,9 @@ class ApplicationsView(APIView):
         data = form.validated_data
         office = Office.objects.filter(code=data["office"].upper()).first()
         if office is None:
-            raise serializers.ValidationError({"office": ["Unknown office code."]})
+            raise serializers.ValidationError({"office": [_("Unknown office code.")]})
         if data["service"] == "express" and not office.express_open:
-            raise ApiError("service_unavailable", "Express service is not open at this office.",
+            raise ApiError("service_unavailable", _("Express service is not open at this office."),
                            409)
         try:
             result = intake.application_submit(
@@ -126,14 +130,14 @@ class ApplicationsView(APIView):
             )
         except intake.KeyReused as exc:
             raise ApiError("idempotency_key_reused",
-                           "This Idempotency-Key was used with a different body.", 422) from exc
+                           _("This Idempotency-Key was used with a different body."), 422) from exc
         except intake.KeyInFlight as exc:
             raise ApiError("idempotency_key_in_flight",
-                           "A request with this Idempotency-Key is still being processed.",
+                           _("A request with this Idempotency-Key is still being processed."),
                            409) from exc
         except intake.ActiveApplicationExists as exc:
             raise ApiError("active_application_exists",
-                           "There is already an application in progress for this NIK.",
+                           _("There is already an application in progress for this NIK."),
                            409) from exc
         # The stored bytes are returned as they are, so a replay is byte-identical.
         response = HttpResponse(result.body, status=result.status_code,
@@ -161,7 +165,7 @@ class ApplicationsView(APIView):
         status_filter = request.query_params.get("status")
         if status_filter:
             if status_filter not in Status.values:
-                raise serializers.ValidationError({"status": ["Unknown status."]})
+                raise serializers.ValidationError({"status": [_("Unknown status.")]})
             qs = qs.filter(status=status_filter)
         service = request.query_params.get("service")
         if service:
@@ -196,15 +200,15 @@ class ApplicationDetailView(APIView):
         )
         staff = is_counter_staff(request.user)
         if application is None:
-            raise NOT_FOUND
+            raise _not_found()
         if staff:
             if application.office_id != _staff_office(request):
-                raise NOT_FOUND
+                raise _not_found()
         else:
             code = request.headers.get("X-Access-Code", "")
             # Unknown reference and wrong code answer the same 404: a guesser learns nothing.
             if not code or not application.access_code_matches(code):
-                raise NOT_FOUND
+                raise _not_found()
         data = application_view(application, language=_language(request), staff=staff)
         response = Response(s.ApplicationOutput(data).data)
         response["Cache-Control"] = "no-store"
@@ -291,7 +295,7 @@ class OfficeStatusView(APIView):
     def get(self, request: Request, code: str) -> Response:
         office = Office.objects.filter(code=code.upper()[:6]).first()
         if office is None:
-            raise ApiError("not_found", "Unknown office.", 404)
+            raise ApiError("not_found", _("Unknown office."), 404)
         return Response(office_board(office, language=_language(request)))
 
 
@@ -302,7 +306,7 @@ class AnnouncementsView(APIView):
                    responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request, code: str) -> Response:
         if code.upper() != _staff_office(request):
-            raise ApiError("forbidden", "You can only announce for your own office.", 403)
+            raise ApiError("forbidden", _("You can only announce for your own office."), 403)
         form = s.AnnouncementInput(data=request.data)
         form.is_valid(raise_exception=True)
         announcement = Announcement.objects.create(

@@ -144,3 +144,17 @@ def test_references_round_trip_and_catch_a_single_typo(office):
 
 def test_reference_is_short_enough_to_read_out():
     assert len(new_reference("NNK")) == len("NNK-XXXX-XXXX")
+
+
+def test_messages_are_indonesian_by_default_and_english_on_request(api, nunukan):
+    import uuid
+
+    payload = application_payload(applicant={"sex": "M", "date_of_birth": BIRTH.isoformat()})
+    payload["applicant"]["nik"] = "6504010601900001"
+    key = {"HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4())}
+    indonesian = api.post("/api/v1/applications", payload, format="json", **key).json()
+    english = api.post("/api/v1/applications", payload, format="json", HTTP_ACCEPT_LANGUAGE="en",
+                       **key).json()
+    assert indonesian["fields"]["applicant.nik"] == ["NIK tidak sesuai dengan tanggal lahir."]
+    assert english["fields"]["applicant.nik"] == ["The NIK does not match the date of birth."]
+    assert indonesian["detail"] == "Beberapa isian tidak sah."
