@@ -109,6 +109,32 @@ class ApplicationQuerySet(models.QuerySet["PassportApplication"]):
     def active(self) -> ApplicationQuerySet:
         return self.filter(status__in=ACTIVE_STATUSES)
 
+    def mark_sent_to_central(self, jobs: dict[tuple[int, int], str]) -> int:
+        """Bulk form of `PassportApplication.mark_sent_to_central` for a delivered batch:
+        `jobs` maps (application id, data version) to central's job id. Only applications still
+        queued with that data version move (callbacks may have moved others on already). Must run
+        inside the transaction that settles the outbox messages; it takes the row locks itself.
+        """
+        candidates = (
+            self.select_for_update()
+            .filter(id__in=[app_id for app_id, _ in jobs], status=Status.QUEUED_FOR_PRINTING)
+            .values_list("id", "data_version")
+        )
+        moving = [(app_id, version) for app_id, version in candidates if (app_id, version) in jobs]
+        if not moving:
+            return 0
+        now = timezone.now()
+        self.filter(id__in=[app_id for app_id, _ in moving]).update(
+            status=Status.SENT_TO_CENTRAL, updated_at=now
+        )
+        StatusEvent.objects.bulk_create(
+            StatusEvent(application_id=app_id, from_status=Status.QUEUED_FOR_PRINTING,
+                        to_status=Status.SENT_TO_CENTRAL, actor=Actor.DELIVERY,
+                        note=f"central job {jobs[(app_id, version)]}", at=now)
+            for app_id, version in moving
+        )
+        return len(moving)
+
 
 def nik_blind_index(nik: str) -> str:
     return blind_index(nik, purpose="nik")
@@ -156,7 +182,7 @@ class PassportApplication(models.Model):
             # concurrent submissions cannot both pass a check-then-insert.
             models.UniqueConstraint(
                 fields=["nik_index"],
-                condition=Q(status__in=[s.value for s in ACTIVE_STATUSES]),
+                condition=Q(status__in=sorted(s.value for s in ACTIVE_STATUSES)),
                 name="one_active_application_per_nik",
             ),
         ]
@@ -275,9 +301,10 @@ class PassportApplication(models.Model):
 
     def mark_sent_to_central(self, *, job_id: str) -> None:
         """Central acknowledged the print job. A no-op when callbacks already moved it on."""
-        if self.status == Status.QUEUED_FOR_PRINTING:
-            self._transition(Status.SENT_TO_CENTRAL, actor=Actor.DELIVERY,
-                             note=f"central job {job_id}")
+        PassportApplication.objects.filter(pk=self.pk).mark_sent_to_central(
+            {(self.pk, self.data_version): job_id}
+        )
+        self.refresh_from_db(fields=["status", "updated_at"])
 
     def advance_from_central(self, target: Status, *, note: str = "") -> bool:
         """Apply a central callback. Forward moves only: a late or repeated callback is ignored.

@@ -125,10 +125,11 @@ def _locked_application(message: OutboxMessage) -> PassportApplication | None:
     return application
 
 
-def on_print_job_delivered(message: OutboxMessage) -> None:
-    application = _locked_application(message)
-    if application is not None:
-        application.mark_sent_to_central(job_id=str((message.result or {}).get("job_id", "")))
+def on_print_jobs_delivered(delivered: list[tuple[OutboxMessage, dict[str, Any]]]) -> None:
+    PassportApplication.objects.mark_sent_to_central({
+        (m.payload["application_id"], m.payload["data_version"]): str(result.get("job_id", ""))
+        for m, result in delivered
+    })
 
 
 def on_print_job_dead(message: OutboxMessage, reason: str) -> None:
@@ -150,7 +151,7 @@ def register_print_job_topic() -> None:
             upstream=UPSTREAM,
             send=send_print_jobs,
             probe=probe_central,
-            on_delivered=on_print_job_delivered,
+            on_delivered=on_print_jobs_delivered,
             on_dead=on_print_job_dead,
             on_retry=on_print_job_retried,
         )

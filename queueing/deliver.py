@@ -19,7 +19,7 @@ from queueing import breaker, limiter, topics
 from queueing.backoff import retry_delay
 from queueing.claim import claim
 from queueing.models import MessageStatus, OutboxMessage
-from queueing.topics import Delivered, Outcome, Refused, RetryLater, Topic, UpstreamUnavailable
+from queueing.topics import Delivered, Outcome, RetryLater, Topic, UpstreamUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ def deliver_batch(topic: Topic) -> Report:
         if not ok:
             report.blocked = "breaker open"
             return report
+        _release_waiting(topic)
     grant = limiter.take(topic.upstream, q["BATCH_SIZE"])
     if grant.granted == 0:
         report.blocked, report.wait_seconds = "rate limited", grant.wait_seconds
@@ -118,50 +119,64 @@ def _settle(
     q = settings.QUEUEING
     now = timezone.now()
     with transaction.atomic():
-        for message, outcome in zip(messages, outcomes, strict=True):
-            # Only the lease holder may settle: if our lease expired and another worker took the
-            # message, its delivery is the one that counts (upstream dedupes the repeat).
-            mine = OutboxMessage.objects.filter(
-                id=message.id, lease_token=token, status=MessageStatus.IN_FLIGHT
+        # Only the lease holder may settle: if our lease expired and another worker took a
+        # message, its delivery is the one that counts (upstream dedupes the repeat). Lock our
+        # rows first so the lease cannot change hands while we settle.
+        mine = set(
+            OutboxMessage.objects.select_for_update()
+            .filter(id__in=[m.id for m in messages], lease_token=token,
+                    status=MessageStatus.IN_FLIGHT)
+            .values_list("id", flat=True)
+        )
+        report.lost_lease += len(messages) - len(mine)
+        pairs = [(m, o) for m, o in zip(messages, outcomes, strict=True) if m.id in mine]
+
+        delivered = [(m, o.result) for m, o in pairs if isinstance(o, Delivered)]
+        if delivered:
+            OutboxMessage.objects.filter(id__in=[m.id for m, _ in delivered]).update(
+                status=MessageStatus.DELIVERED, delivered_at=now, lease_until=None,
+                last_error="", outcome_unknown=False,
             )
+            topic.on_delivered(delivered)
+            report.delivered += len(delivered)
+
+        for message, outcome in pairs:
             if isinstance(outcome, Delivered):
-                if mine.update(status=MessageStatus.DELIVERED, delivered_at=now,
-                               result=outcome.result, lease_until=None, last_error="",
-                               outcome_unknown=False):
-                    message.result = outcome.result
-                    topic.on_delivered(message)
-                    report.delivered += 1
-                else:
-                    report.lost_lease += 1
-            elif isinstance(outcome, Refused):
-                if mine.update(status=MessageStatus.DEAD, dead_at=now, lease_until=None,
-                               last_error=outcome.reason[:2000]):
-                    topic.on_dead(message, outcome.reason)
-                    report.dead += 1
-                else:
-                    report.lost_lease += 1
-            else:
-                exhausted = q["MAX_ATTEMPTS"] and message.attempts >= q["MAX_ATTEMPTS"]
-                if exhausted:
-                    reason = f"gave up after {message.attempts} attempts: {outcome.reason}"
-                    if mine.update(status=MessageStatus.DEAD, dead_at=now, lease_until=None,
-                                   last_error=reason[:2000]):
-                        topic.on_dead(message, reason)
-                        report.dead += 1
-                    continue
+                continue
+            reason = outcome.reason
+            exhausted = q["MAX_ATTEMPTS"] and message.attempts >= q["MAX_ATTEMPTS"]
+            if isinstance(outcome, RetryLater) and not exhausted:
                 delay = retry_delay(
                     message.attempts,
                     base=q["BACKOFF_BASE_SECONDS"],
                     cap=q["BACKOFF_CAP_SECONDS"],
                     retry_after=outcome.retry_after,
                 )
-                if mine.update(status=MessageStatus.PENDING, lease_until=None,
-                               next_attempt_at=now + dt.timedelta(seconds=delay),
-                               last_error=outcome.reason[:2000],
-                               outcome_unknown=message.outcome_unknown or outcome.ambiguous):
-                    report.retried += 1
-                else:
-                    report.lost_lease += 1
+                OutboxMessage.objects.filter(id=message.id).update(
+                    status=MessageStatus.PENDING, lease_until=None,
+                    next_attempt_at=now + dt.timedelta(seconds=delay),
+                    last_error=reason[:2000],
+                    outcome_unknown=message.outcome_unknown or outcome.ambiguous,
+                )
+                report.retried += 1
+                continue
+            if isinstance(outcome, RetryLater):
+                reason = f"gave up after {message.attempts} attempts: {reason}"
+            OutboxMessage.objects.filter(id=message.id).update(
+                status=MessageStatus.DEAD, dead_at=now, lease_until=None,
+                last_error=reason[:2000],
+            )
+            topic.on_dead(message, reason)
+            report.dead += 1
+
+
+def _release_waiting(topic: Topic) -> None:
+    """Upstream is back (the probe passed): make every message of the topic due now. Their
+    per-message backoff grew while upstream was down; from here the shared rate ramp, not those
+    timers, protects upstream, and express work keeps its place at the front."""
+    OutboxMessage.objects.filter(
+        topic=topic.name, status=MessageStatus.PENDING, next_attempt_at__gt=timezone.now()
+    ).update(next_attempt_at=timezone.now())
 
 
 def has_due_work(topic: str | None = None) -> bool:

@@ -49,7 +49,6 @@ class OutboxMessage(models.Model):
     # True when the last attempt may have reached upstream unanswered (timeout after sending):
     # the next attempt asks upstream by key before sending again.
     outcome_unknown = models.BooleanField(default=False)
-    result = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

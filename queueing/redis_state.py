@@ -17,3 +17,10 @@ def client() -> redis.Redis:
         socket_timeout=2,
         decode_responses=True,
     )
+
+
+def reset() -> None:
+    """Close and forget the shared client (after changing settings, e.g. in tests)."""
+    if client.cache_info().currsize:
+        client().close()
+    client.cache_clear()

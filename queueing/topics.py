@@ -59,9 +59,12 @@ class Topic:
     send: Callable[[Sequence[OutboxMessage]], Sequence[Outcome]]
     # A cheap health check used as the breaker's probe; must not deliver anything.
     probe: Callable[[], bool]
-    # Domain reactions, each run inside the transaction that settles the message, so the domain
-    # change and the message state commit together.
-    on_delivered: Callable[[OutboxMessage], None] = lambda message: None
+    # Domain reactions, each run inside the transaction that settles the messages, so the domain
+    # change and the message state commit together. Deliveries come as one batch (one call per
+    # send), with each message's result: settling a batch row by row was 90% of the drain time.
+    on_delivered: Callable[[list[tuple[OutboxMessage, dict[str, Any]]]], None] = (
+        lambda delivered: None
+    )
     on_dead: Callable[[OutboxMessage, str], None] = lambda message, reason: None
     on_retry: Callable[[OutboxMessage], None] = lambda message: None
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Accept throughput and latency through a real gunicorn server on PostgreSQL.
 
-Three runs of the same kind of payload against one server, in one process tree:
+Runs of the same kind of payload against one server, in one process tree:
   bare          POST /bench/bare-applications  (ModelSerializer + CreateAPIView, plain table)
   tangguh-up    POST /api/v1/applications      (idempotency, encryption, event, NIK rule)
   tangguh-down  the same while central is DOWN, workers running, an approved backlog waiting
@@ -9,7 +9,7 @@ Three runs of the same kind of payload against one server, in one process tree:
 Prints req/s and p50/p90/p99 for each, the Tangguh/bare ratios, and down-vs-up. No asserts:
 it is a benchmark, not a test. See docs/benchmarks.md.
 
-    .venv/bin/python scripts/bench_accept.py                      # ~1.5 minutes
+    .venv/bin/python scripts/bench_accept.py                      # about 1.5 minutes
     .venv/bin/python scripts/bench_accept.py --requests 10000 --rounds 3
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import uuid
@@ -24,10 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts.bench import harness  # noqa: E402
-from scripts.bench.harness import log  # noqa: E402
+from scripts.bench import harness
+from scripts.bench.harness import log
 
 SETTINGS = "scripts.bench.settings"
+TANGGUH_PATH = "/api/v1/applications"
+BARE_PATH = "/bench/bare-applications"
 
 
 def parse_args() -> argparse.Namespace:
@@ -49,11 +52,139 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    log(f"machine: {harness.machine()}; {harness.postgres_version()}")
+    log(f"machine: {harness.machine()}; {harness.postgres_version()}; "
+        f"load average {os.getloadavg()[0]:.2f} (other work on the box skews every figure)")
     url = harness.recreate_database(args.database)
     log(f"database {args.database} recreated; migrating ({SETTINGS})")
     harness.migrate(url, SETTINGS)
-    harness.configure_django(database_url=url, settings_module=SETTINGS, DEBUG="0",
-                             ALLOWED_HOSTS="127.0.0.1,localhost")
+    harness.stop_on_sigterm()
+    from tests.drill.cluster import Cluster, wait_for
 
-    from immigration.models import PassportApplication, UpstreamHealthProxy  # noqa: F401
+    extra_env = {
+        "DJANGO_SETTINGS_MODULE": SETTINGS,
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DB_CONN_MAX_AGE": str(args.conn_max_age),
+        "LOG_LEVEL": "WARNING",
+        # Short breaker/sweep times so the down run meets an open breaker within seconds.
+        "QUEUE_SWEEP_SECONDS": "1",
+        "QUEUE_BREAKER_COOLDOWN_SECONDS": "1",
+        "QUEUE_BREAKER_COOLDOWN_CAP": "5",
+    }
+    workdir = harness.VAR_DIR / f"accept-{time.strftime('%Y%m%d-%H%M%S')}"
+    cluster = Cluster(workdir=workdir, database_url=url, shared_secrets=harness.shared_secrets(),
+                      extra_env=extra_env, web_workers=args.web_workers, step_seconds=0)
+    # This process talks to the cluster's private Redis (kicks after building the backlog),
+    # never to whatever Redis the machine's default URL points at.
+    harness.configure_django(database_url=url, settings_module=SETTINGS,
+                             REDIS_URL=cluster.redis_url, CELERY_BROKER_URL=cluster.redis_url,
+                             **cluster.shared_secrets,
+                             **{k: v for k, v in extra_env.items() if k != "DB_CONN_MAX_AGE"})
+
+    from immigration.models import PassportApplication
+    from queueing.models import UpstreamHealth
+    from scripts.bench.load import HEADER, Request, run_load
+    from scripts.bench.models import BareApplication
+    from tests.conftest import application_payload
+
+    runs = 2 * args.rounds + 1
+    total = 2 * args.warmup + runs * args.requests
+    log(f"preparing {total} distinct payloads (Faker id_ID, unique NIKs)")
+    payloads: list[bytes] = []
+    niks: set[str] = set()
+    while len(payloads) < total:
+        payload = application_payload()
+        if payload["applicant"]["nik"] in niks:
+            continue
+        niks.add(payload["applicant"]["nik"])
+        payloads.append(json.dumps(payload).encode())
+        if len(payloads) % 2000 == 0:
+            log(f"  {len(payloads)}/{total} payloads")
+    cursor = iter(payloads)
+
+    def batch(path: str, n: int) -> list[Request]:
+        out = []
+        for _ in range(n):
+            headers = {"Content-Type": "application/json", "Accept": "application/json"}
+            if path == TANGGUH_PATH:
+                headers["Idempotency-Key"] = str(uuid.uuid4())
+            out.append(Request(path, next(cursor), headers))
+        return out
+
+    log(f"starting redis, simulator, gunicorn ({args.web_workers} workers x 4 threads), "
+        f"2 Celery workers and beat (logs in {workdir})")
+    results = []
+    try:
+        cluster.start(workers=2)
+        control = cluster.central.control
+        log(f"warm-up: {args.warmup} requests to each endpoint")
+        run_load("warmup-bare", cluster.web_url, batch(BARE_PATH, args.warmup),
+                 concurrency=args.concurrency)
+        run_load("warmup-tangguh", cluster.web_url, batch(TANGGUH_PATH, args.warmup),
+                 concurrency=args.concurrency)
+
+        for r in range(args.rounds):
+            order = [BARE_PATH, TANGGUH_PATH] if r % 2 == 0 else [TANGGUH_PATH, BARE_PATH]
+            for path in order:
+                name = "bare" if path == BARE_PATH else "tangguh-up"
+                log(f"round {r + 1}: {name}, {args.requests} requests at concurrency "
+                    f"{args.concurrency}")
+                results.append(run_load(name, cluster.web_url, batch(path, args.requests),
+                                        concurrency=args.concurrency))
+
+        log("central goes DOWN; staff approved a backlog the workers now try to deliver")
+        control.configure(mode="down", retry_after=1)
+        harness.build_approved_backlog(args.down_backlog)
+
+        def breaker_open() -> bool:
+            return UpstreamHealth.objects.filter(upstream="central_printing",
+                                                 state="down").exists()
+
+        wait_for(breaker_open, timeout=60, what="breaker to open", interval=0.2)
+        log("breaker is open; the workers only probe now")
+        before = control.stats()["calls_while_down"]
+        log(f"tangguh-down: {args.requests} requests at concurrency {args.concurrency}")
+        down = run_load("tangguh-down", cluster.web_url, batch(TANGGUH_PATH, args.requests),
+                        concurrency=args.concurrency)
+        calls_during = control.stats()["calls_while_down"] - before
+        results.append(down)
+        waiting = PassportApplication.objects.filter(status="queued_for_printing").count()
+        stored = PassportApplication.objects.count()
+        bare_rows = BareApplication.objects.count()
+    finally:
+        log("stopping the cluster")
+        cluster.stop()
+
+    # --- figures ----------------------------------------------------------------------------
+    print()
+    print(f"Machine: {harness.machine()}; {harness.postgres_version()}")
+    print(f"Server: gunicorn {args.web_workers} workers x 4 threads, DEBUG=0, "
+          f"DB_CONN_MAX_AGE={args.conn_max_age}; client: {args.concurrency} keep-alive threads "
+          f"on the same machine; {args.requests} requests per run, {args.warmup} warm-up")
+    print()
+    print(harness.table([r.row() for r in results], HEADER))
+    bare = [r for r in results if r.name == "bare"]
+    up = [r for r in results if r.name == "tangguh-up"]
+
+    def pooled(rs: list) -> tuple[float, float, float]:  # type: ignore[type-arg]
+        lat = [x for r in rs for x in r.latencies_ms]
+        ok = sum(r.ok for r in rs)
+        wall = sum(r.wall_seconds for r in rs)
+        return ok / wall, harness.percentile(lat, 50), harness.percentile(lat, 99)
+
+    b_rps, b50, b99 = pooled(bare)
+    u_rps, u50, u99 = pooled(up)
+    d_rps, d50, d99 = down.throughput, down.p(50), down.p(99)
+    print()
+    print(f"Tangguh accept vs bare DRF create: throughput x{u_rps / b_rps:.2f} "
+          f"({u_rps:.0f} vs {b_rps:.0f} req/s), p50 x{u50 / b50:.2f}, p99 x{u99 / b99:.2f}")
+    print(f"Central down vs up: throughput x{d_rps / u_rps:.2f} ({d_rps:.0f} vs {u_rps:.0f} "
+          f"req/s), p50 {d50:.1f} vs {u50:.1f} ms, p99 {d99:.1f} vs {u99:.1f} ms")
+    print(f"During the down run: {calls_during} calls reached central (breaker probes), "
+          f"{waiting} approved applications waiting for central")
+    print(f"Rows stored: {stored} applications (incl. {args.down_backlog} backlog), "
+          f"{bare_rows} bare rows")
+
+
+if __name__ == "__main__":
+    main()

@@ -122,7 +122,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='passportapplication',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['needs_attention', 'printed', 'received', 'queued_for_printing', 'ready_for_pickup', 'printing', 'sent_to_central'])), fields=('nik_index',), name='one_active_application_per_nik'),
+            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['needs_attention', 'printed', 'printing', 'queued_for_printing', 'ready_for_pickup', 'received', 'sent_to_central'])), fields=('nik_index',), name='one_active_application_per_nik'),
         ),
         migrations.AddIndex(
             model_name='idempotencyrecord',

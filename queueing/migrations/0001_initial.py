@@ -37,7 +37,6 @@ class Migration(migrations.Migration):
                 ('lease_token', models.CharField(blank=True, default='', max_length=64)),
                 ('last_error', models.TextField(blank=True, default='')),
                 ('outcome_unknown', models.BooleanField(default=False)),
-                ('result', models.JSONField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('delivered_at', models.DateTimeField(blank=True, null=True)),

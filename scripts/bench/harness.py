@@ -61,10 +61,23 @@ def configure_django(*, database_url: str, settings_module: str, **env: str) -> 
 
 
 def shared_secrets() -> dict[str, str]:
-    from django.conf import settings
+    """The development secrets every process of a run shares (SECRET_KEY and the PII keys),
+    read from TANGGUH_VAR_DIR without Django, so the cluster can be made before django.setup()."""
+    from immigration.dev_secrets import load
 
-    return {"SECRET_KEY": settings.SECRET_KEY, "PII_KEYS": settings.PII_KEYS,
-            "PII_INDEX_KEY": settings.PII_INDEX_KEY}
+    sys.path.insert(0, str(ROOT))
+    secrets = load(VAR_DIR / "dev-secrets.json")
+    return {name: secrets[name] for name in ("SECRET_KEY", "PII_KEYS", "PII_INDEX_KEY")}
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so `finally: cluster.stop()` runs and no process is left."""
+    import signal
+
+    def _exit(signum: int, frame: object) -> None:
+        raise SystemExit(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, _exit)
 
 
 def machine() -> str:

@@ -118,7 +118,11 @@ class Cluster:
              "--appendonly", "no", "--dir", str(self.workdir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
-        wait_for(lambda: redis.Redis(port=self.redis_port).ping(), timeout=10, what="redis")
+        def ping() -> bool:
+            with redis.Redis(port=self.redis_port) as client:
+                return bool(client.ping())
+
+        wait_for(ping, timeout=10, what="redis")
 
     def restart_redis(self) -> None:
         """Kill Redis outright and start an empty one on the same port (nothing persisted)."""
@@ -128,7 +132,8 @@ class Cluster:
         self.start_redis()
 
     def flush_redis(self) -> None:
-        redis.Redis(port=self.redis_port).flushall()
+        with redis.Redis(port=self.redis_port) as client:
+            client.flushall()
 
     # --- the application ---------------------------------------------------------------------
     def start_web(self) -> None:

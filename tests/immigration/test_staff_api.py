@@ -136,12 +136,12 @@ def test_approve_succeeds_while_redis_is_down_and_the_sweep_finds_the_job(
     from queueing import outbox, redis_state
 
     settings.QUEUEING = {**settings.QUEUEING, "REDIS_URL": "redis://127.0.0.1:1/0"}
-    redis_state.client.cache_clear()
+    redis_state.reset()
     try:
         response = _post(bambang_api, received["reference"], "approve")
         outbox.wait_for_kicks()  # the kick ran on its thread, failed, and was swallowed
     finally:
-        redis_state.client.cache_clear()
+        redis_state.reset()
         outbox._quiet_until = 0.0
     assert response.status_code == 200
     assert OutboxMessage.objects.get().status == "pending"

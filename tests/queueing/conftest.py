@@ -45,7 +45,7 @@ def upstream() -> Any:
         upstream="test-upstream",
         send=up.send,
         probe=up.probe,
-        on_delivered=lambda m: up.delivered.append(m.key),
+        on_delivered=lambda batch: up.delivered.extend(m.key for m, _ in batch),
         on_dead=lambda m, reason: up.dead.append((m.key, reason)),
     )
     saved = dict(topics._registry)

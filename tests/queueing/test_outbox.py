@@ -47,7 +47,6 @@ def test_delivery_settles_messages_and_runs_the_domain_hook(upstream, queue_sett
     assert summary.report.delivered == 5
     assert sorted(upstream.delivered) == sorted(keys)
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"delivered"}
-    assert OutboxMessage.objects.filter(result={"ok": True}).count() == 5
 
 
 @pytest.mark.django_db(transaction=True)

@@ -25,7 +25,7 @@ class Command(BaseCommand):
         user.set_password(options["password"])
         user.is_staff = True  # may use the admin console for its own office's work
         user.save()
-        user.groups.add(Group.objects.get(name="counter"))
+        user.groups.add(Group.objects.get_or_create(name="counter")[0])
         StaffMembership.objects.update_or_create(user=user, defaults={"office": office})
         token, _ = Token.objects.get_or_create(user=user)
         self.stdout.write(

@@ -1,0 +1,487 @@
+#!/usr/bin/env python
+"""Drain rate of an approved backlog after central recovers, against a naive design and against
+the simulator's own maximum intake, in one run; worker memory at two backlog sizes; calls to
+central while it is down; and central's ledger checked for exactly-once.
+
+Phases (all real processes: a private redis-server, the simulator, Celery workers and beat, on
+PostgreSQL; see tests/drill/cluster.py):
+  1. Tangguh, small backlog: central down, backlog built, breaker open, central up -> drain.
+  2. Tangguh, big backlog: the same, plus a window counting calls to central while it is down.
+  3. Naive: one Celery task per application, each POSTing one job (scripts/bench/naive.py),
+     same number of worker processes, against the same simulator.
+  4. Simulator max intake: batch submits straight at the simulator from several processes.
+
+No asserts: it is a benchmark, not a test. See docs/benchmarks.md.
+
+    .venv/bin/python scripts/bench_drain.py                  # about 3 minutes
+    .venv/bin/python scripts/bench_drain.py --backlog 50000 --naive-backlog 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts.bench import harness
+from scripts.bench.harness import log
+
+SETTINGS = "immigration.settings"
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--backlog", type=int, default=10_000, help="the big backlog")
+    p.add_argument("--small-backlog", type=int, default=2_000,
+                   help="the small backlog (memory comparison)")
+    p.add_argument("--naive-backlog", type=int, default=3_000,
+                   help="applications for the naive design (it is slow; a rate needs no 10k)")
+    p.add_argument("--hammer-jobs", type=int, default=10_000,
+                   help="jobs sent straight at the simulator")
+    p.add_argument("--hammer-procs", type=int, default=2)
+    p.add_argument("--hammer-threads", type=int, default=2, help="threads per hammer process")
+    p.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    p.add_argument("--concurrency", type=int, default=1, help="pool size of each worker")
+    p.add_argument("--batch-size", type=int, default=100, help="QUEUE_BATCH_SIZE (central max 100)")
+    p.add_argument("--rate-start", type=float, default=200.0, help="QUEUE_RATE_START")
+    p.add_argument("--rate-ceiling", type=float, default=5000.0, help="QUEUE_RATE_CEILING")
+    p.add_argument("--ramp-seconds", type=float, default=1.0, help="QUEUE_RATE_RAMP_SECONDS")
+    p.add_argument("--production-knobs", action="store_true",
+                   help="keep every QUEUE_* knob at the project default (ramp 20/s doubling "
+                        "every 10 s up to 500/s, batch 50, sweep 5 s, cooldown 5-60 s)")
+    p.add_argument("--down-window", type=float, default=20.0,
+                   help="seconds to count calls to central while it is down (big backlog)")
+    p.add_argument("--step-seconds", type=float, default=0.0,
+                   help="simulator job step time; 0 = no status callbacks during the run "
+                        "(central's callback traffic would otherwise share these 2 cores)")
+    p.add_argument("--skip-naive", action="store_true")
+    p.add_argument("--skip-hammer", action="store_true")
+    p.add_argument("--database", default="tangguh_bench_drain")
+    p.add_argument("--naive-database", default="tangguh_bench_naive")
+    return p.parse_args()
+
+
+def queue_env(args: argparse.Namespace) -> dict[str, str]:
+    if args.production_knobs:
+        return {}
+    return {
+        "QUEUE_BATCH_SIZE": str(args.batch_size),
+        "QUEUE_RATE_START": str(args.rate_start),
+        "QUEUE_RATE_CEILING": str(args.rate_ceiling),
+        "QUEUE_RATE_RAMP_SECONDS": str(args.ramp_seconds),
+        # Recovery is noticed within about a second rather than after a long cooldown, so the
+        # figure measures draining, not waiting for the next probe (the production cooldown
+        # doubles up to 60 s while central stays down).
+        "QUEUE_SWEEP_SECONDS": "1",
+        "QUEUE_BREAKER_COOLDOWN_SECONDS": "1",
+        "QUEUE_BREAKER_COOLDOWN_CAP": "4",
+    }
+
+
+# --- measuring a drain ----------------------------------------------------------------------
+@dataclass
+class Drain:
+    name: str
+    total: int
+    t_start: float = 0.0  # central up (Tangguh) or workers started (naive)
+    timeline: list[tuple[float, int]] = field(default_factory=list)  # (seconds, still waiting)
+    rss: Any = None
+
+    def _time_at(self, remaining: float) -> float:
+        """First time the waiting count fell to `remaining` or below (linear in between)."""
+        prev_t, prev_r = 0.0, self.total
+        for t, r in self.timeline:
+            if r <= remaining:
+                if prev_r == r:
+                    return t
+                return prev_t + (t - prev_t) * (prev_r - remaining) / (prev_r - r)
+            prev_t, prev_r = t, r
+        return float("nan")
+
+    @property
+    def first_delivery(self) -> float:
+        return next((t for t, r in self.timeline if r < self.total), float("nan"))
+
+    @property
+    def done(self) -> float:
+        return self._time_at(0)
+
+    @property
+    def rate_overall(self) -> float:
+        """From the moment of recovery (or worker start) to the last delivery."""
+        return self.total / self.done
+
+    @property
+    def rate_active(self) -> float:
+        """From the first delivery to the last."""
+        return self.total / (self.done - self.first_delivery)
+
+    @property
+    def rate_steady(self) -> float:
+        """Between 10% and 90% delivered: the sustained rate, free of start and tail effects."""
+        t10 = self._time_at(0.9 * self.total)  # 10% delivered: 90% still waiting
+        t90 = self._time_at(0.1 * self.total)
+        return 0.8 * self.total / (t90 - t10)
+
+
+def watch_drain(drain: Drain, waiting: Any, *, timeout: float = 900) -> None:
+    """Poll the number of applications still waiting for central until it reaches 0."""
+    last_log = 0.0
+    while True:
+        t = time.monotonic() - drain.t_start
+        left = waiting()
+        drain.timeline.append((t, left))
+        if left == 0:
+            break
+        if t - last_log >= 5:
+            last_log = t
+            rss = f", workers RSS {sum(drain.rss.snapshot().values()) / 1024:.0f} MB" \
+                if drain.rss else ""
+            log(f"  {drain.name}: {drain.total - left}/{drain.total} delivered after {t:.1f} s"
+                f"{rss}")
+        if t > timeout:
+            log(f"  {drain.name}: gave up after {timeout} s with {left} waiting")
+            break
+        time.sleep(0.2)
+
+
+# --- the simulator's own intake ---------------------------------------------------------------
+def _hammer_proc(base_url: str, secret: str, jobs: int, threads: int, tag: str,
+                 barrier: Any, results: Any) -> None:
+    from services.central_printing import MAX_BATCH, CentralPrintingClient
+    from tests.conftest import applicant
+
+    bodies = []
+    for i in range(jobs):
+        person = applicant()
+        bodies.append({
+            "key": f"HAMMER-{tag}-{i}:v1", "office": "NNK", "reference": f"HAMMER-{tag}-{i}",
+            "service": "regular", "passport_type": "electronic", "priority": 0,
+            "applicant": person, "approved_at": "2024-06-21T09:00:00+07:00",
+            "callback_url": "http://127.0.0.1:9/api/v1/webhooks/printing",
+        })
+    chunks = [bodies[i:i + MAX_BATCH] for i in range(0, len(bodies), MAX_BATCH)]
+    created = [0]
+    lock = threading.Lock()
+
+    def run(my_chunks: list[list[dict[str, Any]]]) -> None:
+        with CentralPrintingClient(base_url, secret, timeout=30) as client:
+            for chunk in my_chunks:
+                out = client.submit_batch(chunk)
+                with lock:
+                    created[0] += sum(1 for r in out if getattr(r, "created", False))
+
+    workers = [threading.Thread(target=run, args=(chunks[k::threads],)) for k in range(threads)]
+    barrier.wait()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    results.put(created[0])
+
+
+def hammer(base_url: str, secret: str, *, jobs: int, procs: int, threads: int) -> tuple[float, int]:
+    ctx = mp.get_context("fork")
+    barrier = ctx.Barrier(procs + 1)
+    results = ctx.Queue()
+    per = jobs // procs
+    children = [ctx.Process(target=_hammer_proc,
+                            args=(base_url, secret, per, threads, str(k), barrier, results))
+                for k in range(procs)]
+    for c in children:
+        c.start()
+    barrier.wait()  # every process has its bodies ready: start the clock
+    started = time.monotonic()
+    created = sum(results.get() for _ in children)
+    wall = time.monotonic() - started
+    for c in children:
+        c.join()
+    return wall, created
+
+
+# --- the run ------------------------------------------------------------------------------------
+def main() -> None:
+    args = parse_args()
+    log(f"machine: {harness.machine()}; {harness.postgres_version()}; "
+        f"load average {os.getloadavg()[0]:.2f}")
+    url = harness.recreate_database(args.database)
+    naive_url = harness.recreate_database(args.naive_database)
+    log(f"databases {args.database} and {args.naive_database} recreated; migrating")
+    harness.migrate(url, SETTINGS)
+    harness.migrate(naive_url, SETTINGS)
+    knobs = queue_env(args)
+    common_env = {"DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost", "DB_CONN_MAX_AGE": "60",
+                  "LOG_LEVEL": "WARNING", **knobs}
+    harness.stop_on_sigterm()
+    from tests.drill.cluster import BIN, Cluster, wait_for
+
+    workdir = harness.VAR_DIR / f"drain-{time.strftime('%Y%m%d-%H%M%S')}"
+    cluster = Cluster(workdir=workdir, database_url=url, shared_secrets=harness.shared_secrets(),
+                      extra_env=common_env, step_seconds=args.step_seconds)
+    # This process kicks the workers and publishes the naive tasks: always to the cluster's
+    # private Redis, never to whatever Redis the machine's default URL points at.
+    harness.configure_django(database_url=url, settings_module=SETTINGS,
+                             REDIS_URL=cluster.redis_url, CELERY_BROKER_URL=cluster.redis_url,
+                             **cluster.shared_secrets, **common_env)
+
+    import datetime as dt
+
+    from django.conf import settings
+    from django.db import connections
+    from django.utils import timezone
+
+    from immigration.models import PassportApplication
+    from queueing.models import MessageStatus, OutboxMessage, UpstreamHealth
+
+    q = settings.QUEUEING
+    used = {k: q[k] for k in ("BATCH_SIZE", "RATE_START_PER_SECOND", "RATE_CEILING_PER_SECOND",
+                              "RATE_RAMP_SECONDS", "BREAKER_FAILURE_THRESHOLD",
+                              "BREAKER_COOLDOWN_SECONDS", "BREAKER_COOLDOWN_CAP_SECONDS",
+                              "DRAIN_BUDGET_SECONDS", "LEASE_SECONDS")}
+    used["SWEEP_SECONDS"] = settings.CELERY_BEAT_SCHEDULE["queueing-sweep"]["schedule"]
+    log(f"queue knobs: {used}")
+
+    control = None
+    figures: dict[str, Any] = {}
+    try:
+        log(f"starting redis, the simulator (step_seconds={args.step_seconds}), "
+            f"{args.workers} Celery workers x concurrency {args.concurrency} and beat "
+            f"(logs in {workdir})")
+        cluster.start_redis()
+        cluster.central.start()
+        control = cluster.central.control
+        for i in range(args.workers):
+            cluster.start_worker(f"w{i + 1}", concurrency=args.concurrency)
+        cluster.start_beat()
+
+        def waiting() -> int:
+            return PassportApplication.objects.filter(status="queued_for_printing").count()
+
+        def breaker_open() -> bool:
+            return UpstreamHealth.objects.filter(upstream="central_printing",
+                                                 state="down").exists()
+
+        def tangguh_drain(name: str, size: int, *, down_window: float = 0.0) -> Drain:
+            log(f"{name}: central goes DOWN; building a backlog of {size} approved applications")
+            control.configure(mode="down", retry_after=1)
+            down_before = control.stats()["calls_while_down"]
+            build_started = time.monotonic()
+            harness.build_approved_backlog(size)
+            wait_for(breaker_open, timeout=120, what="breaker to open", interval=0.2)
+            log(f"  breaker open; {waiting()} waiting for central")
+            if down_window:
+                at = control.stats()["calls_while_down"]
+                paths_at = control.stats()["calls"]["by_path"]
+                log(f"  counting calls to central for {down_window:.0f} s while it is down")
+                time.sleep(down_window)
+                during = control.stats()["calls_while_down"] - at
+                figures["down"] = {
+                    "window": down_window, "calls": during,
+                    "calls_whole_outage": control.stats()["calls_while_down"] - down_before,
+                    "outage_seconds": time.monotonic() - build_started,
+                    "backlog": waiting(),
+                    "by_path": {k: v - paths_at.get(k, 0)
+                                for k, v in control.stats()["calls"]["by_path"].items()
+                                if v - paths_at.get(k, 0)},
+                }
+                log(f"  {during} calls reached central in {down_window:.0f} s with "
+                    f"{waiting()} jobs waiting")
+            roots = {name_: proc.pid for name_, proc in cluster.workers.items()}
+            drain = Drain(name=name, total=waiting())
+            drain.rss = harness.RssSampler(roots)
+            before_mb = sum(drain.rss.snapshot().values()) / 1024
+            log(f"  central is back UP; draining {drain.total} (workers RSS {before_mb:.0f} MB)")
+            built_since = timezone.now() - dt.timedelta(seconds=time.monotonic() - build_started)
+            with drain.rss:
+                control.configure(mode="up")
+                drain.t_start = time.monotonic()
+                recovered_at = timezone.now()
+                watch_drain(drain, waiting)
+            # When did each priority get through? Express (priority 1) should not come last.
+            drain.by_priority = {}  # type: ignore[attr-defined]
+            for priority in (1, 0):
+                delays = sorted(
+                    (m.delivered_at - recovered_at).total_seconds()
+                    for m in OutboxMessage.objects.filter(created_at__gte=built_since,
+                                                          priority=priority)
+                    .only("delivered_at"))
+                if delays:
+                    drain.by_priority[priority] = (  # type: ignore[attr-defined]
+                        len(delays), harness.percentile(delays, 50), delays[-1])
+            drain.rss.before_mb = before_mb  # type: ignore[attr-defined]
+            log(f"  {name}: drained {drain.total} in {drain.done:.1f} s after recovery "
+                f"(first delivery after {drain.first_delivery:.1f} s)")
+            return drain
+
+        small = tangguh_drain("tangguh-small", args.small_backlog)
+        big = tangguh_drain("tangguh-big", args.backlog, down_window=args.down_window)
+
+        expected = {a.print_job_key for a in PassportApplication.objects.only(
+            "reference", "data_version")}
+        stats = control.stats()
+        counts = stats["print_counts"]
+        figures["ledger_tangguh"] = {
+            "expected": len(expected), "printed": len(counts),
+            "missing": len(expected - set(counts)), "unexpected": len(set(counts) - expected),
+            "printed_twice": len(stats["printed_twice"]),
+            "max_count": max(counts.values(), default=0),
+            "outbox_delivered": OutboxMessage.objects.filter(
+                status=MessageStatus.DELIVERED).count(),
+            "outbox_dead": OutboxMessage.objects.filter(status=MessageStatus.DEAD).count(),
+            "batch_calls": stats["calls"]["by_path"].get("POST /v1/print-jobs/batch", 0),
+            "intake_per_second_max": stats["intake_per_second_max"],
+        }
+        log(f"ledger (Tangguh): {figures['ledger_tangguh']}")
+
+        # --- the naive design ----------------------------------------------------------------
+        naive: Drain | None = None
+        if not args.skip_naive:
+            log("naive: stopping the Tangguh workers and beat")
+            for name_ in list(cluster.workers):
+                cluster.kill_worker(name_)
+            if cluster.beat is not None:
+                os.killpg(cluster.beat.pid, signal.SIGTERM)
+                cluster.beat.wait()
+                cluster.beat = None
+            control.reset()  # empty store, ledger and counters; mode up
+            conn = connections["default"]
+            conn.close()
+            conn.settings_dict["NAME"] = args.naive_database
+            log(f"naive: building {args.naive_backlog} approved applications in "
+                f"{args.naive_database}")
+            ids = harness.build_approved_backlog(args.naive_backlog)
+            os.environ["DATABASE_URL"] = naive_url
+            from scripts.bench.naive import QUEUE, send_print_job
+
+            log(f"naive: publishing {len(ids)} tasks (one per application) to queue {QUEUE}")
+            published = time.monotonic()
+            with send_print_job.app.producer_or_acquire() as producer:
+                for n, app_id in enumerate(ids, 1):
+                    send_print_job.apply_async(args=[app_id], queue=QUEUE, producer=producer)
+                    if n % 1000 == 0:
+                        log(f"  published {n}/{len(ids)}")
+            log(f"  published in {time.monotonic() - published:.1f} s")
+            cluster.extra_env["DATABASE_URL"] = naive_url
+            naive = Drain(name="naive", total=len(ids))
+            naive.t_start = time.monotonic()
+            for i in range(args.workers):
+                cluster.workers[f"naive{i + 1}"] = cluster._spawn(f"naive{i + 1}", [
+                    str(BIN / "celery"), "-A", "scripts.bench.naive", "worker",
+                    "-n", f"naive{i + 1}@%h", "-Q", QUEUE, "--concurrency", str(args.concurrency),
+                    "--without-gossip", "--without-mingle", "--without-heartbeat",
+                    "--loglevel", "WARNING",
+                ])
+            naive.rss = harness.RssSampler({k: p.pid for k, p in cluster.workers.items()})
+            with naive.rss:
+                watch_drain(naive, waiting)
+            log(f"  naive: {naive.total} in {naive.done:.1f} s from worker start "
+                f"(first delivery after {naive.first_delivery:.1f} s)")
+            stats = control.stats()
+            counts = stats["print_counts"]
+            figures["ledger_naive"] = {
+                "printed": len(counts), "printed_twice": len(stats["printed_twice"]),
+                "single_calls": stats["calls"]["by_path"].get("POST /v1/print-jobs", 0),
+            }
+            log(f"ledger (naive): {figures['ledger_naive']}")
+            for name_ in list(cluster.workers):
+                cluster.kill_worker(name_)
+
+        # --- the simulator on its own -------------------------------------------------------
+        hammer_rate = None
+        if not args.skip_hammer:
+            control.reset()
+            log(f"simulator max intake: {args.hammer_jobs} jobs in batches of 100 from "
+                f"{args.hammer_procs} processes x {args.hammer_threads} threads")
+            connections.close_all()  # no database connections across fork
+            wall, created = hammer(cluster.central.base_url, cluster.central_secret,
+                                   jobs=args.hammer_jobs, procs=args.hammer_procs,
+                                   threads=args.hammer_threads)
+            stats = control.stats()
+            hammer_rate = created / wall
+            figures["hammer"] = {"created": created, "wall": wall,
+                                 "printed_twice": len(stats["printed_twice"]),
+                                 "intake_per_second_max": stats["intake_per_second_max"]}
+            log(f"  {created} jobs created in {wall:.1f} s: {hammer_rate:.0f} jobs/s")
+    finally:
+        log("stopping the cluster")
+        cluster.stop()
+
+    # --- figures --------------------------------------------------------------------------------
+    print()
+    print(f"Machine: {harness.machine()}; {harness.postgres_version()}")
+    print(f"Workers: {args.workers} Celery worker processes x concurrency {args.concurrency}; "
+          f"simulator step_seconds={args.step_seconds}; everything on this one machine")
+    print(f"Queue knobs: {used}" + (" (project defaults)" if args.production_knobs else ""))
+    print()
+    rows = []
+    for d in [small, big, *([naive] if naive else [])]:
+        rows.append([d.name, d.total, f"{d.first_delivery:.1f}", f"{d.done:.1f}",
+                     f"{d.rate_overall:.0f}", f"{d.rate_active:.0f}", f"{d.rate_steady:.0f}"])
+    if hammer_rate:
+        h = figures["hammer"]
+        rows.append(["simulator-max", h["created"], "-", f"{h['wall']:.1f}",
+                     f"{hammer_rate:.0f}", f"{hammer_rate:.0f}", "-"])
+    print(harness.table(rows, ["run", "jobs", "first s", "done s", "jobs/s overall",
+                               "jobs/s active", "jobs/s 10-90%"]))
+    print("  first s: from central up (naive: from worker start) to the first delivery;")
+    print("  overall: jobs / done s; active: from first to last delivery; 10-90%: sustained.")
+    print()
+    if naive:
+        print(f"Tangguh vs naive one-task-per-application: "
+              f"x{big.rate_active / naive.rate_active:.1f} (active rate {big.rate_active:.0f} vs "
+              f"{naive.rate_active:.0f} jobs/s; "
+              f"sustained x{big.rate_steady / naive.rate_steady:.1f})")
+    if hammer_rate:
+        print(f"Tangguh vs simulator max intake: x{big.rate_active / hammer_rate:.2f} "
+              f"({big.rate_active:.0f} vs {hammer_rate:.0f} jobs/s)")
+        if naive:
+            print(f"Naive vs simulator max intake: x{naive.rate_active / hammer_rate:.2f}")
+    print()
+    print("Worker memory (VmRSS of each Celery worker and its pool children, MB):")
+    for d in [small, big, *([naive] if naive else [])]:
+        rss = d.rss
+        before = getattr(rss, "before_mb", float("nan"))
+        print(f"  {d.name:<14} backlog {d.total:>6}: before {before:6.1f}, "
+              f"peak {rss.peak_total_mb():6.1f}, at 50% {rss.total_mb_at(0.5):6.1f}, "
+              f"end {rss.total_mb_at(1.0):6.1f}")
+        for priority, (n, p50, last) in getattr(d, "by_priority", {}).items():
+            label = "express" if priority else "regular"
+            print(f"                 {label} ({n}): delivered {p50:.1f} s after recovery at "
+                  f"the median, the last after {last:.1f} s")
+        print("                 peak per process: " + ", ".join(
+            f"{k} {v:.1f}" for k, v in rss.peak_per_process_mb().items()))
+    if "down" in figures:
+        dn = figures["down"]
+        print()
+        print(f"Central DOWN: {dn['calls']} calls reached central in {dn['window']:.0f} s with "
+              f"{dn['backlog']} jobs waiting ({dn['calls'] / dn['window']:.2f}/s); "
+              f"{dn['calls_whole_outage']} calls over the whole {dn['outage_seconds']:.0f} s "
+              f"outage incl. building the backlog; in the window: {dn['by_path']}")
+    lt = figures["ledger_tangguh"]
+    print()
+    print(f"Central's ledger after the Tangguh drains: {lt['printed']} printed of "
+          f"{lt['expected']} accepted, missing {lt['missing']}, printed twice "
+          f"{lt['printed_twice']} (max count {lt['max_count']}), unexpected {lt['unexpected']}; "
+          f"outbox delivered {lt['outbox_delivered']}, dead {lt['outbox_dead']}; "
+          f"{lt['batch_calls']} batch calls; central's busiest second took "
+          f"{lt['intake_per_second_max']} jobs")
+    if "ledger_naive" in figures:
+        ln = figures["ledger_naive"]
+        print(f"Central's ledger after the naive drain: {ln['printed']} printed, printed twice "
+              f"{ln['printed_twice']}, {ln['single_calls']} single-job calls")
+    if "hammer" in figures:
+        print(f"Simulator alone: printed twice {figures['hammer']['printed_twice']}, busiest "
+              f"second {figures['hammer']['intake_per_second_max']} jobs")
+
+
+if __name__ == "__main__":
+    main()
