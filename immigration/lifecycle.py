@@ -79,6 +79,10 @@ ALLOWED: frozenset[tuple[Status, Status, Actor]] = frozenset(
         (Status.NEEDS_ATTENTION, Status.REJECTED, Actor.STAFF),
         (Status.NEEDS_ATTENTION, Status.CANCELLED, Actor.STAFF),
         (Status.READY_FOR_PICKUP, Status.COLLECTED, Actor.STAFF),
+        # Reconciliation: central lost the job in a restore before printing it.
+        (Status.SENT_TO_CENTRAL, Status.QUEUED_FOR_PRINTING, Actor.DELIVERY),
+        (Status.PRINTING, Status.QUEUED_FOR_PRINTING, Actor.DELIVERY),
+        (Status.PRINTED, Status.NEEDS_ATTENTION, Actor.DELIVERY),
     }
     | _forward(Actor.CENTRAL, Status.QUEUED_FOR_PRINTING)
     | _forward(Actor.CENTRAL, Status.SENT_TO_CENTRAL)

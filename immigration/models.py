@@ -299,6 +299,11 @@ class PassportApplication(models.Model):
         self.attention_reason = ""
         self._transition(Status.QUEUED_FOR_PRINTING, actor=Actor.STAFF, note=note)
 
+    def back_to_print_queue(self, *, note: str) -> None:
+        """Central lost the job (reconciliation): the applicant is told it waits to be sent
+        again, which is the truth; the caller requeues the outbox message."""
+        self._transition(Status.QUEUED_FOR_PRINTING, actor=Actor.DELIVERY, note=note)
+
     def mark_sent_to_central(self, *, job_id: str) -> None:
         """Central acknowledged the print job. A no-op when callbacks already moved it on."""
         PassportApplication.objects.filter(pk=self.pk).mark_sent_to_central(
