@@ -32,15 +32,25 @@ def claim(
     if low_priority_share > 0 and limit > 1:
         reserve = max(reserve, 1)
     with transaction.atomic():
-        due = OutboxMessage.objects.due(now).filter(topic=topic)
+        # Two shapes of due work, queried apart so each walks its own partial index in order
+        # instead of sorting every due row: messages whose dead worker's lease ran out (rare,
+        # first), and pending messages (by age for the oldest share, by priority for the rest).
+        expired = OutboxMessage.objects.filter(
+            topic=topic, status=MessageStatus.IN_FLIGHT, lease_until__lt=now
+        )
+        pending = OutboxMessage.objects.filter(
+            topic=topic, status=MessageStatus.PENDING, next_attempt_at__lte=now
+        )
         if connection.features.has_select_for_update_skip_locked:
             # PostgreSQL: rows another worker is claiming right now are skipped, not waited on.
-            due = due.select_for_update(skip_locked=True)
-        oldest = list(due.order_by("created_at", "id").values_list("id", flat=True)[:reserve])
+            expired = expired.select_for_update(skip_locked=True)
+            pending = pending.select_for_update(skip_locked=True)
+        stale = list(expired.order_by("lease_until").values_list("id", flat=True)[:limit])
+        oldest = list(pending.order_by("created_at", "id").values_list("id", flat=True)[:reserve])
         by_priority = list(
-            due.order_by("-priority", "created_at", "id").values_list("id", flat=True)[:limit]
+            pending.order_by("-priority", "created_at", "id").values_list("id", flat=True)[:limit]
         )
-        ids = list(dict.fromkeys(oldest + by_priority))[:limit]
+        ids = list(dict.fromkeys(stale + oldest + by_priority))[:limit]
         if not ids:
             return token, []
         # The conditional UPDATE re-checks due-ness: on SQLite (no row locks; IMMEDIATE

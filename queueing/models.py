@@ -67,6 +67,11 @@ class OutboxMessage(models.Model):
                 condition=Q(status__in=["pending", "in_flight"]),
             ),
             models.Index(fields=["topic", "status"], name="outbox_topic_status"),
+            # Claim order (see claim.py): walked in order, never sorted, however long the backlog.
+            models.Index(fields=["topic", "-priority", "created_at", "id"],
+                         name="outbox_pending_priority", condition=Q(status="pending")),
+            models.Index(fields=["topic", "created_at", "id"],
+                         name="outbox_pending_age", condition=Q(status="pending")),
         ]
 
     def __str__(self) -> str:
