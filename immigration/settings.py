@@ -160,6 +160,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "queueing.sweep",
         "schedule": envfloat("QUEUE_SWEEP_SECONDS", 5.0, minimum=0.5),
     },
+    "queueing-purge-delivered": {"task": "queueing.purge_delivered", "schedule": 86400.0},
     "immigration-purge-idempotency": {
         "task": "immigration.purge_expired_idempotency",
         "schedule": 3600.0,
@@ -182,6 +183,9 @@ QUEUEING: dict[str, Any] = {
     "RATE_RAMP_SECONDS": envfloat("QUEUE_RATE_RAMP_SECONDS", 10.0, minimum=0.1),
     "LOW_PRIORITY_SHARE": envfloat("QUEUE_LOW_PRIORITY_SHARE", 0.2, minimum=0.0),
     "DRAIN_BUDGET_SECONDS": envfloat("QUEUE_DRAIN_BUDGET_SECONDS", 20.0, minimum=1.0),
+    # Delivered messages are kept this long (reconciliation after a central restore reads
+    # them), then purged daily. Dead and pending ones are never purged.
+    "RETENTION_DAYS": envint("QUEUE_RETENTION_DAYS", 60, minimum=1),
 }
 
 # --- Central printing -----------------------------------------------------------------------

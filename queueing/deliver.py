@@ -179,6 +179,14 @@ def _release_waiting(topic: Topic) -> None:
     ).update(next_attempt_at=timezone.now())
 
 
+def purge_delivered(*, older_than_days: int) -> int:
+    cutoff = timezone.now() - dt.timedelta(days=older_than_days)
+    deleted, _ = OutboxMessage.objects.filter(
+        status=MessageStatus.DELIVERED, delivered_at__lt=cutoff
+    ).delete()
+    return deleted
+
+
 def has_due_work(topic: str | None = None) -> bool:
     due = OutboxMessage.objects.due(timezone.now())
     if topic:

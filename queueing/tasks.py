@@ -23,6 +23,13 @@ def drain() -> dict[str, int]:
     return {"delivered": r.delivered, "retried": r.retried, "dead": r.dead}
 
 
+@shared_task(name="queueing.purge_delivered", ignore_result=True, soft_time_limit=120,
+             time_limit=180)
+def purge_delivered() -> int:
+    """Daily: forget delivered messages past the retention period, so the outbox stays small."""
+    return deliver.purge_delivered(older_than_days=settings.QUEUEING["RETENTION_DAYS"])
+
+
 @shared_task(name="queueing.sweep", ignore_result=True, soft_time_limit=20, time_limit=30)
 def sweep() -> bool:
     """Beat, every few seconds: find due work in the database alone and kick a drain. This is

@@ -160,3 +160,15 @@ def test_a_flushed_redis_loses_nothing(upstream, queue_settings, settings):
     assert sweep() is True  # found from the database alone, and kicked
     deliver.drain(budget_seconds=5)
     assert OutboxMessage.objects.filter(status="delivered").count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_old_delivered_messages_are_purged(upstream, queue_settings):
+    _enqueue(3)
+    deliver.drain(budget_seconds=5)
+    _enqueue(1, prefix="waiting")
+    OutboxMessage.objects.filter(key__in=["m0", "m1"]).update(
+        delivered_at=timezone.now() - dt.timedelta(days=61)
+    )
+    assert deliver.purge_delivered(older_than_days=60) == 2
+    assert sorted(OutboxMessage.objects.values_list("key", flat=True)) == ["m2", "waiting0"]
