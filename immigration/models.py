@@ -31,6 +31,10 @@ class IllegalTransition(Exception):
         self.current, self.target = current, target
 
 
+class NikInUse(Exception):
+    """Another application for this NIK is still in progress (one active per NIK)."""
+
+
 class Office(models.Model):
     code = models.CharField(max_length=6, primary_key=True)
     name = models.CharField(max_length=120)
@@ -256,6 +260,9 @@ class PassportApplication(models.Model):
         transaction. Returns False (and does nothing) when it is already approved or beyond."""
         if chain_position(self.status) >= 0:
             return False
+        if self.status != Status.RECEIVED:
+            # Needs-attention applications go back through `resubmit` (a new data version).
+            raise IllegalTransition(self.status, Status.QUEUED_FOR_PRINTING)
         self.approved_at = timezone.now()
         self._transition(Status.QUEUED_FOR_PRINTING, actor=Actor.STAFF, user=by)
         self._enqueue_print_job()
@@ -284,6 +291,9 @@ class PassportApplication(models.Model):
         if self.status != Status.NEEDS_ATTENTION:
             raise IllegalTransition(self.status, Status.QUEUED_FOR_PRINTING)
         if applicant:
+            if (applicant.get("nik") and PassportApplication.objects.with_nik(applicant["nik"])
+                    .active().exclude(pk=self.pk).exists()):
+                raise NikInUse
             self.set_applicant({**self.applicant_data(), **applicant})
             self.save(update_fields=[*PERSONAL_FIELDS, "nik_index", "updated_at"])
         self.data_version += 1

@@ -31,6 +31,7 @@ from immigration.lifecycle import Status
 from immigration.models import (
     Announcement,
     IllegalTransition,
+    NikInUse,
     Office,
     PassportApplication,
     nik_blind_index,
@@ -230,6 +231,10 @@ class _StaffAction(APIView):
                 action(application)
             except IllegalTransition as exc:
                 raise ApiError("illegal_transition", str(exc), 409) from exc
+            except NikInUse as exc:
+                raise ApiError("active_application_exists",
+                               _("There is already an application in progress for this NIK."),
+                               409) from exc
         application.refresh_from_db()
         data = application_view(application, language=_language(request), staff=True)
         return Response(s.ApplicationOutput(data).data)

@@ -148,3 +148,38 @@ def test_approve_succeeds_while_redis_is_down_and_the_sweep_finds_the_job(
     from queueing.deliver import has_due_work
 
     assert has_due_work()  # what the beat sweep checks, from the database alone
+
+
+def _needs_attention(reference):
+    from django.db import transaction
+
+    from immigration.lifecycle import Actor
+
+    with transaction.atomic():
+        application = PassportApplication.objects.select_for_update().get(reference=reference)
+        application.needs_attention(reason="central refused the name", actor=Actor.DELIVERY)
+
+
+def test_approve_cannot_bypass_resubmit_for_needs_attention(bambang_api, received):
+    _post(bambang_api, received["reference"], "approve")
+    _needs_attention(received["reference"])
+    response = _post(bambang_api, received["reference"], "approve")
+    assert response.status_code == 409
+    assert OutboxMessage.objects.count() == 1
+    assert PassportApplication.objects.get().status == "needs_attention"
+
+
+def test_resubmit_to_a_nik_with_another_active_application_is_409(bambang_api, received,
+                                                                   submit):
+    other = application_payload()
+    submit(other)
+    _post(bambang_api, received["reference"], "approve")
+    _needs_attention(received["reference"])
+    applicant = PassportApplication.objects.get(reference=received["reference"])
+    response = _post(bambang_api, received["reference"], "resubmit", {"applicant": {
+        "nik": other["applicant"]["nik"], "date_of_birth": other["applicant"]["date_of_birth"],
+        "sex": other["applicant"]["sex"]}})
+    assert response.status_code == 409
+    assert response.json()["error"] == "active_application_exists"
+    applicant.refresh_from_db()
+    assert applicant.status == "needs_attention" and applicant.data_version == 1
