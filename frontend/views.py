@@ -23,6 +23,7 @@ from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from immigration.api.permissions import is_counter_staff
+from immigration.lifecycle import Status, label
 
 APP_DIR = Path(__file__).resolve().parent
 STATIC_DIR = APP_DIR / "static" / "frontend"
@@ -85,11 +86,15 @@ def counter_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
 
 @counter_required
 def staff_queue(request: HttpRequest) -> HttpResponse:
-    return render(request, "frontend/staff/queue.html", {"page": "staff-queue"})
+    # The clerk announces for their own office only (the API refuses any other with 403).
+    office_code = request.user.membership.office_id  # type: ignore[union-attr]
+    return render(request, "frontend/staff/queue.html",
+                  {"page": "staff-queue", "office_code": office_code})
 
 
 @counter_required
 def staff_applications(request: HttpRequest) -> HttpResponse:
     office = request.user.membership.office  # type: ignore[union-attr]
+    statuses = [(status.value, label(status, "id")) for status in Status]
     return render(request, "frontend/staff/applications.html",
-                  {"page": "staff-applications", "office": office})
+                  {"page": "staff-applications", "office": office, "statuses": statuses})

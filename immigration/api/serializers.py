@@ -173,3 +173,4 @@ class ApplicationOutput(serializers.Serializer):  # type: ignore[type-arg]
     timeline = TimelineEntry(many=True)
     queue = QueueInfo(allow_null=True)
     applicant = serializers.DictField(required=False, help_text="staff only")
+    data_version = serializers.IntegerField(required=False, help_text="staff only")

@@ -29,6 +29,7 @@ from immigration.api.permissions import IsCounterStaff, is_counter_staff
 from immigration.board import application_view, office_board
 from immigration.lifecycle import Status
 from immigration.models import (
+    PRINT_JOB_TOPIC,
     Announcement,
     IllegalTransition,
     NikInUse,
@@ -153,7 +154,9 @@ class ApplicationsView(APIView):
         parameters=[
             OpenApiParameter("status", OpenApiTypes.STR),
             OpenApiParameter("service", OpenApiTypes.STR),
-            OpenApiParameter("q", OpenApiTypes.STR, description="reference or NIK (exact)"),
+            OpenApiParameter("q", OpenApiTypes.STR, description="reference (exact)"),
+            OpenApiParameter("X-Search", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                             description="reference or NIK (exact); a NIK never goes in a URL"),
         ],
         responses={200: s.ApplicationOutput(many=True)},
     )
@@ -172,6 +175,11 @@ class ApplicationsView(APIView):
         if service:
             qs = qs.filter(service=service)
         q = request.query_params.get("q", "").strip()
+        if q and normalize_reference(q) is None:
+            # A NIK is personal data and URLs end up in logs: only references go in `q`.
+            raise ApiError("search_in_url", _("Search by NIK with the X-Search header, not in "
+                                              "the URL."), 400)
+        q = request.headers.get("X-Search", "").strip() or q
         if q:
             reference = normalize_reference(q)
             qs = qs.filter(reference=reference) if reference else qs.filter(
@@ -336,13 +344,22 @@ def _dead_letter(message: OutboxMessage) -> dict[str, Any]:
             "attempts": message.attempts, "reason": message.last_error, "dead_at": message.dead_at}
 
 
+def _office_print_jobs(request: Request) -> QuerySet[OutboxMessage]:
+    """Print jobs of the clerk's own office (their keys start with its references)."""
+    return OutboxMessage.objects.filter(
+        topic=PRINT_JOB_TOPIC, key__startswith=f"{_staff_office(request)}-"
+    )
+
+
 class DeadLettersView(APIView):
     permission_classes = [IsCounterStaff]
 
     @extend_schema(operation_id="queue_dead", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         paginator = PageNumberPagination()
-        qs = OutboxMessage.objects.filter(status=MessageStatus.DEAD).order_by("-dead_at", "-id")
+        qs = _office_print_jobs(request).filter(status=MessageStatus.DEAD).order_by(
+            "-dead_at", "-id"
+        )
         page = paginator.paginate_queryset(qs, request, view=self) or []
         return paginator.get_paginated_response([_dead_letter(m) for m in page])
 
@@ -353,6 +370,8 @@ class DeadLetterRetryView(APIView):
     @extend_schema(operation_id="queue_dead_retry", request=None,
                    responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request, message_id: int) -> Response:
+        if not _office_print_jobs(request).filter(pk=message_id).exists():
+            raise ApiError("not_found", _("No such dead letter."), 404)
         try:
             message = dead_letter_retry(message_id=message_id)
         except OutboxMessage.DoesNotExist as exc:

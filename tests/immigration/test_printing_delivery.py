@@ -213,3 +213,16 @@ def test_rejected_callback_needs_attention(live_server, wired, sent):
 def test_malformed_signed_callbacks_are_4xx(live_server, wired, sent, raw):
     response = _callback(live_server, wired.secret, {}, msg_id=str(uuid.uuid4()), raw=raw)
     assert 400 <= response.status_code < 500
+
+
+def test_dead_letters_are_visible_only_to_their_office(wired, submit, bambang_api, dewi):
+    from tests.conftest import client_for
+
+    (reference,) = _approved(submit, bambang_api)
+    wired.control.configure(refuse_references=[reference])
+    deliver.drain(budget_seconds=10)
+    dead_id = bambang_api.get("/api/v1/queue/dead").json()["results"][0]["id"]
+    dewi_api = client_for(dewi)
+    assert dewi_api.get("/api/v1/queue/dead").json()["count"] == 0
+    assert dewi_api.post(f"/api/v1/queue/dead/{dead_id}/retry").status_code == 404
+    assert OutboxMessage.objects.get(pk=dead_id).status == "dead"

@@ -102,8 +102,15 @@ def test_list_filters_by_status_service_and_nik(bambang_api, submit, siti, dewi,
     assert listing["count"] == 2  # only Nunukan's
     by_service = bambang_api.get("/api/v1/applications?service=express").json()
     assert [r["reference"] for r in by_service["results"]] == [express["reference"]]
-    by_nik = bambang_api.get(f"/api/v1/applications?q={siti['applicant']['nik']}").json()
+    by_nik = bambang_api.get("/api/v1/applications",
+                             HTTP_X_SEARCH=siti["applicant"]["nik"]).json()
     assert by_nik["results"][0]["applicant"]["full_name"] == "Siti Aminah"
+    by_reference = bambang_api.get(f"/api/v1/applications?q={express['reference']}").json()
+    assert [r["reference"] for r in by_reference["results"]] == [express["reference"]]
+    # A NIK is personal data: never in a URL (URLs end up in access logs).
+    in_url = bambang_api.get(f"/api/v1/applications?q={siti['applicant']['nik']}")
+    assert in_url.status_code == 400
+    assert in_url.json()["error"] == "search_in_url"
     assert bambang_api.get("/api/v1/applications?status=bogus").status_code == 400
 
 

@@ -1,63 +1,94 @@
-// The counter staff console: the delivery queue, polled, and the office's applications with
-// approve / reject / collect. Session-authenticated, so every POST carries the CSRF token.
+// Shared start-up for the counter staff pages (the staff counterpart of app.js). Staff pages
+// show personal data, so they are not part of the applicant shell and the service worker never
+// lists or caches them. Session-authenticated: every POST carries the CSRF token.
+import { lang, t as appT, when } from "./i18n.js";
+import { WORDS } from "./staff-words.js";
+
+export { when };
+
+// Staff words first, then the applicants' dictionary (field names, status labels). They are
+// not merged into i18n.js: that file is in the applicants' offline shell (100 KB budget), and
+// a phone's cached copy may be older than this script.
+export function t(key, vars = {}) {
+  const text = WORDS[lang()][key] ?? WORDS.id[key];
+  return text === undefined ? appT(key, vars) : text.replace(/\{(\w+)\}/g, (_, name) => vars[name] ?? "");
+}
+
+export const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const csrf = () => document.querySelector("[name=csrfmiddlewaretoken]")?.value ||
   (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
-const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-async function call(path, { method = "GET", body } = {}) {
-  const res = await fetch(path, { method, credentials: "same-origin", cache: "no-store",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
-    body: body && JSON.stringify(body) });
-  return { ok: res.ok, status: res.status, data: await res.json().catch(() => ({})) };
-}
-
-function age(seconds) {
-  if (seconds == null) return "–";
-  return seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
-}
-
-async function pollQueue() {
+// A failed network call answers like a refusal (status 0), so callers have one path for both.
+export async function call(path, { method = "GET", body, headers = {} } = {}) {
   try {
-    const { ok, data } = await call("/api/v1/queue");
-    if (ok) {
-      for (const k of ["pending", "in_flight", "delivered", "dead"]) document.getElementById(k).textContent = data[k];
-      document.getElementById("oldest").textContent = age(data.oldest_pending_age_seconds);
-      document.getElementById("breaker").textContent = data.breakers?.central_printing ?? "–";
-      document.getElementById("rate").textContent = data.delivery_rate_per_minute ?? data.delivered_last_minute ?? "–";
-      document.getElementById("updated").textContent = `${new Date().toLocaleTimeString()}`;
-    }
-  } finally {
-    setTimeout(pollQueue, 3000);
+    const res = await fetch(path, { method, credentials: "same-origin", cache: "no-store",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), "Accept-Language": lang(),
+                 ...headers },
+      body: body && JSON.stringify(body) });
+    return { ok: res.ok, status: res.status, data: await res.json().catch(() => ({})) };
+  } catch (e) {
+    return { ok: false, status: 0, data: { detail: t("staff.err.network") } };
   }
 }
 
-const ACTIONS = { received: ["approve", "reject"], ready_for_pickup: ["collect"], needs_attention: ["reject"] };
-
-async function loadApplications() {
-  const params = new URLSearchParams(new FormData(document.getElementById("filter")));
-  const { ok, data } = await call(`/api/v1/applications?${params}`);
-  if (!ok) return;
-  document.getElementById("rows").innerHTML = data.results.map((a) => `<tr data-reference="${esc(a.reference)}">
-    <td class="ref">${esc(a.reference)}</td><td>${esc(a.applicant?.full_name)}</td>
-    <td data-status="${esc(a.status)}">${esc(a.status_label)}</td>
-    <td>${(ACTIONS[a.status] || []).map((act) => `<button type="button" data-action="${act}">${act}</button>`).join(" ")}</td></tr>`).join("");
+export function problem({ status, data }) {
+  return data.detail || data.error || t("staff.err.generic", { status });
 }
 
-async function act(ev) {
-  const button = ev.target.closest("button[data-action]");
-  if (!button) return;
-  const reference = button.closest("tr").dataset.reference, action = button.dataset.action;
-  const body = action === "reject" ? { reason: prompt("Alasan / Reason") || "" } : undefined;
-  if (action === "reject" && !body.reason) return;
-  button.disabled = true;
-  const { ok, data } = await call(`/api/v1/applications/${encodeURIComponent(reference)}/${action}`, { method: "POST", body });
-  document.getElementById("action-err").textContent = ok ? "" : data.detail || data.error || "";
-  await loadApplications();
+// Success news for screen readers and eyes alike (the page's role=status line).
+export function say(text) {
+  document.getElementById("staff-msg").textContent = text;
 }
 
-if (document.getElementById("stats")) pollQueue();
-if (document.getElementById("rows")) {
-  document.getElementById("filter").addEventListener("submit", (ev) => { ev.preventDefault(); loadApplications(); });
-  document.getElementById("rows").addEventListener("click", act);
-  loadApplications();
+// Inputs name the API field they carry in data-field ("reason", "applicant.full_name"); each has
+// an error line with id `${input.id}-err` that its aria-describedby already points at.
+export function clearErrors(form) {
+  for (const input of form.querySelectorAll("[data-field]")) setError(input, "");
+  form.querySelector("[data-form-err]").textContent = "";
 }
+
+function setError(input, message) {
+  document.getElementById(`${input.id}-err`).textContent = message;
+  if (message) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+}
+
+// Show what was refused next to the right input (the rest at the form's top) and focus the
+// first input in error. `errors` is {field: [message]} as in the API's error body.
+export function showErrors(form, errors, general = "") {
+  let first = null;
+  const leftover = [];
+  for (const [field, messages] of Object.entries(errors || {})) {
+    const input = form.querySelector(`[data-field="${CSS.escape(field)}"]`);
+    if (input) {
+      setError(input, messages.join(" "));
+      first ??= input;
+    } else leftover.push(...messages);
+  }
+  // The form's line is role=alert: it is read out without moving focus to it.
+  form.querySelector("[data-form-err]").textContent = [general, ...leftover].filter(Boolean).join(" ");
+  first?.focus();
+  return first;
+}
+
+export function lengthProblem(input, min, max) {
+  const n = input.value.trim().length;
+  return n === 0 ? t("v.required") : n < min || n > max ? t("staff.v.length", { min, max }) : "";
+}
+
+function localize() {
+  document.documentElement.lang = lang();
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  const toggle = document.getElementById("lang-toggle");
+  toggle.textContent = lang() === "en" ? "ID" : "EN";
+  toggle.setAttribute("aria-label", lang() === "en" ? "Ganti ke Bahasa Indonesia" : "Switch to English");
+}
+
+localize();
+// The same choice as on the applicant pages (localStorage "lang"); pages re-render on
+// `langchange` so labels from the server come in the new language too.
+document.getElementById("lang-toggle").addEventListener("click", () => {
+  localStorage.setItem("lang", lang() === "en" ? "id" : "en");
+  localize();
+  document.dispatchEvent(new CustomEvent("langchange"));
+});
