@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,12 @@ def applicant_page(request: HttpRequest, page: str) -> HttpResponse:
 
 
 def _shell_version() -> str:
+    # Every page load revalidates serviceworker.js; hashing ~15 files each time is wasted work
+    # in production, where they change only with a deploy (a new process).
+    return _hash_shell() if settings.DEBUG else _cached_shell_hash()
+
+
+def _hash_shell() -> str:
     """A hash of everything the service worker precaches: any change to a page template or a
     static file changes the worker's bytes, so browsers install it and refresh the cache."""
     digest = hashlib.sha256()
@@ -55,6 +61,11 @@ def _shell_version() -> str:
     for path in [*templates, *(STATIC_DIR.parent / name for name in SHELL_STATIC)]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+@cache
+def _cached_shell_hash() -> str:
+    return _hash_shell()
 
 
 @require_GET

@@ -73,12 +73,18 @@ def office_board(office: Office, *, language: str) -> dict[str, Any]:
 
 
 def application_view(
-    application: PassportApplication, *, language: str, staff: bool
+    application: PassportApplication,
+    *,
+    language: str,
+    staff: bool,
+    central: tuple[str, dt.datetime | None] | None = None,
 ) -> dict[str, Any]:
+    """What an applicant (or, with `staff`, a clerk) sees. A list passes `central` (from
+    `central_health()`) so it is read once per page, not once per row."""
     lang = _lang(language)
     queue = None
     if application.status == Status.QUEUED_FOR_PRINTING:
-        central_state, central_since = central_health()
+        central_state, central_since = central or central_health()
         message = OutboxMessage.objects.filter(
             topic=PRINT_JOB_TOPIC, key=application.print_job_key
         ).first()

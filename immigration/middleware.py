@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from immigration.api.errors import database_unavailable_body, error_body
 
 
-class DatabaseUnavailableMiddleware:
+class RequestGuardMiddleware:
     """Too-large bodies get 413 before anything reads them (DRF reads the WSGI stream itself, so
     Django's own DATA_UPLOAD_MAX_MEMORY_SIZE check does not cover API views), and a database
     outage outside DRF views becomes a JSON 503 rather than an HTML 500."""

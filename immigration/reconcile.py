@@ -55,17 +55,19 @@ def reconcile(*, office: str | None = None,
     )
     if office:
         waiting_on_central = waiting_on_central.for_office(office)
-    delivered_keys = set(
-        OutboxMessage.objects.filter(topic=PRINT_JOB_TOPIC, status=MessageStatus.DELIVERED)
+    # Only the keys that matter are fetched: the applications still waiting on central that
+    # central no longer knows, and among those the ones we had delivered.
+    candidates = {a.print_job_key: a for a in waiting_on_central.only("id", "reference",
+                                                                      "status", "data_version")}
+    report.checked = len(candidates)
+    lost = set(
+        OutboxMessage.objects.filter(topic=PRINT_JOB_TOPIC, status=MessageStatus.DELIVERED,
+                                     key__in=set(candidates) - at_central)
         .values_list("key", flat=True)
     )
-    for application in waiting_on_central.only("id", "reference", "status", "data_version"):
-        report.checked += 1
-        key = application.print_job_key
-        if key in at_central or key not in delivered_keys:
-            continue
+    for key in sorted(lost):
         with transaction.atomic():
-            locked = PassportApplication.objects.select_for_update().get(pk=application.pk)
+            locked = PassportApplication.objects.select_for_update().get(pk=candidates[key].pk)
             if locked.status in RESEND_STATUSES:
                 locked.back_to_print_queue(note="central lost this job (restored from a "
                                                 "backup); sending it again")
@@ -78,7 +80,19 @@ def reconcile(*, office: str | None = None,
                     actor=Actor.DELIVERY,
                 )
                 report.needs_attention.append(locked.reference)
-    ours = {a.print_job_key for a in PassportApplication.objects.only("reference",
-                                                                          "data_version")}
-    report.unknown_at_office = sorted(at_central - ours)
+    report.unknown_at_office = sorted(at_central - _known_keys(at_central))
     return report
+
+
+def _known_keys(keys: set[str]) -> set[str]:
+    """Which of central's job keys are ours, looked up in chunks (no whole-table read)."""
+    references = sorted({key.rpartition(":v")[0] for key in keys})
+    known: set[str] = set()
+    for start in range(0, len(references), 1000):
+        known.update(
+            a.print_job_key
+            for a in PassportApplication.objects.filter(
+                reference__in=references[start : start + 1000]
+            ).only("reference", "data_version")
+        )
+    return known

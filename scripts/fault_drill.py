@@ -35,18 +35,6 @@ DRILL_KNOBS = {
 }
 
 
-def _prepare_database(sqlite: bool, workdir: Path) -> str:
-    if sqlite:
-        return f"sqlite:///{workdir / 'drill.sqlite3'}"
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres",
-                         autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS tangguh_drill WITH (FORCE)")
-        conn.execute("CREATE DATABASE tangguh_drill")
-    return "postgres://postgres@127.0.0.1:5432/tangguh_drill"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", "--applications", type=int, default=500)
@@ -56,7 +44,10 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="tangguh-drill-"))
     os.environ["TANGGUH_VAR_DIR"] = str(workdir)
-    os.environ["DATABASE_URL"] = _prepare_database(args.sqlite, workdir)
+    from tests.drill.cluster import recreate_postgres_database
+
+    os.environ["DATABASE_URL"] = (f"sqlite:///{workdir / 'drill.sqlite3'}" if args.sqlite
+                                  else recreate_postgres_database("tangguh_drill"))
     os.environ["DB_CONN_MAX_AGE"] = "0"
     os.environ["LOG_LEVEL"] = "WARNING"
     os.environ.update(DRILL_KNOBS)

@@ -26,7 +26,7 @@ from immigration import intake, printing
 from immigration.api import serializers as s
 from immigration.api.errors import ApiError
 from immigration.api.permissions import IsCounterStaff, is_counter_staff
-from immigration.board import application_view, office_board
+from immigration.board import application_view, central_health, office_board
 from immigration.lifecycle import Status
 from immigration.models import (
     PRINT_JOB_TOPIC,
@@ -187,7 +187,9 @@ class ApplicationsView(APIView):
             )
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs.prefetch_related("events"), request, view=self)
-        rows = [application_view(a, language=_language(request), staff=True) for a in page or []]
+        central = central_health()
+        rows = [application_view(a, language=_language(request), staff=True, central=central)
+                for a in page or []]
         return paginator.get_paginated_response(s.ApplicationOutput(rows, many=True).data)
 
 

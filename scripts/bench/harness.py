@@ -25,19 +25,11 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def db_url(name: str) -> str:
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    return f"{base}/{name}"
-
-
 def recreate_database(name: str) -> str:
     """Drop and create a PostgreSQL database; returns its URL."""
-    import psycopg
+    from tests.drill.cluster import recreate_postgres_database
 
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return db_url(name)
+    return recreate_postgres_database(name, admin_url=PG_ADMIN_URL)
 
 
 def migrate(url: str, settings_module: str) -> None:

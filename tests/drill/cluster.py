@@ -38,6 +38,18 @@ def database_url(settings_dict: dict[str, Any]) -> str:
     return f"postgres://{user}@{host}:{port}/{settings_dict['NAME']}"
 
 
+def recreate_postgres_database(name: str, *,
+                               admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres",
+                               ) -> str:
+    """Drop and create a PostgreSQL database (drills and benchmarks); returns its URL."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{admin_url.rsplit('/', 1)[0]}/{name}"
+
+
 def wait_for(check: Any, *, timeout: float, what: str, interval: float = 0.1) -> Any:
     deadline = time.monotonic() + timeout
     while True:

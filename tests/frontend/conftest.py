@@ -92,3 +92,16 @@ def idb_dump(page: Page) -> str:
         const o = self.TangguhOutbox;
         return JSON.stringify({drafts: await o.all("drafts"), apps: await o.all("applications")});
     }""")
+
+
+STAFF_PASSWORD = "rahasia-loket"
+
+
+def staff_login(page: Page, user: Any) -> None:
+    """Log a counter clerk in through the staff login form (the password is set here)."""
+    user.set_password(STAFF_PASSWORD)
+    user.save()
+    page.goto("/staff/login")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", STAFF_PASSWORD)
+    page.click("button[type=submit]")

@@ -11,25 +11,20 @@ from rest_framework.test import APIClient
 
 from immigration.models import PassportApplication
 from tests.conftest import application_payload
-from tests.frontend.conftest import PHONE
+from tests.frontend.conftest import PHONE, staff_login
 
 pytestmark = pytest.mark.browser
 
 
 def test_bambang_sees_the_queue_and_approves(browser: Browser, live_server: object,
                                              offices: object, bambang: User) -> None:
-    bambang.set_password("rahasia-loket")
-    bambang.save()
     created = APIClient().post("/api/v1/applications", application_payload(), format="json",
                                HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
     reference = created.json()["reference"]
 
     context = browser.new_context(viewport=PHONE, base_url=live_server.url)  # type: ignore[attr-defined]
     page = context.new_page()
-    page.goto("/staff/")
-    page.fill("#id_username", "bambang")
-    page.fill("#id_password", "rahasia-loket")
-    page.click("button[type=submit]")
+    staff_login(page, bambang)
     expect(page.locator("#pending")).to_have_text("0")
     expect(page.locator("#breaker")).to_have_text("closed")
 

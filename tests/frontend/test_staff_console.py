@@ -21,7 +21,7 @@ from immigration.models import Announcement, PassportApplication
 from queueing.dead_letters import dead_letter_retry
 from queueing.models import OutboxMessage
 from tests.conftest import application_payload
-from tests.frontend.conftest import PHONE
+from tests.frontend.conftest import PHONE, staff_login
 
 pytestmark = pytest.mark.browser
 
@@ -29,15 +29,10 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def counter(browser: Browser, live_server: Any, offices: Any, bambang: User) -> Iterator[Page]:
     """Bambang logged in on a 360 px screen."""
-    bambang.set_password("rahasia-loket")
-    bambang.save()
     context = browser.new_context(viewport=PHONE, base_url=live_server.url, locale="id-ID")
     context.set_default_timeout(15000)
     page = context.new_page()
-    page.goto("/staff/login")
-    page.fill("#id_username", "bambang")
-    page.fill("#id_password", "rahasia-loket")
-    page.click("button[type=submit]")
+    staff_login(page, bambang)
     expect(page.locator("#pending")).to_have_text(re.compile(r"^\d+$"))  # the queue answered
     yield page
     context.close()

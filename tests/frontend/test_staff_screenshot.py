@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, expect
 from immigration.models import Office, PassportApplication
 from queueing import breaker
 from tests.conftest import application_payload
+from tests.frontend.conftest import staff_login
 from tests.frontend.test_screenshots import DOCS
 
 pytestmark = pytest.mark.browser
@@ -23,8 +24,6 @@ def test_screenshot_of_the_backlog_page_while_central_is_down(
     browser: Browser, live_server: object, offices: list[Office], bambang: User, tmp_path: Path
 ) -> None:
     out = DOCS if os.environ.get("TANGGUH_SCREENSHOTS") == "1" else tmp_path
-    bambang.set_password("rahasia-loket")
-    bambang.save()
     for i in range(12):
         payload = application_payload(service="express" if i % 4 == 0 else "regular")
         application, _ = PassportApplication.build(
@@ -41,10 +40,7 @@ def test_screenshot_of_the_backlog_page_while_central_is_down(
     context = browser.new_context(viewport={"width": 1024, "height": 900},
                                   base_url=live_server.url)  # type: ignore[attr-defined]
     page = context.new_page()
-    page.goto("/staff/")
-    page.fill("#id_username", "bambang")
-    page.fill("#id_password", "rahasia-loket")
-    page.click("button[type=submit]")
+    staff_login(page, bambang)
     expect(page.locator("#pending")).to_have_text("12")
     expect(page.locator("#breaker")).to_have_text("open")
     page.screenshot(path=out / "staff-backlog.png", full_page=True)
