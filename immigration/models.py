@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from immigration.lifecycle import ACTIVE_STATUSES, Actor, Status, chain_position, is_allowed
 from immigration.personal_data import EncryptedTextField, blind_index
+from immigration.readiness import ensure_ready
 from immigration.references import hash_access_code, new_access_code, new_reference
 from queueing.outbox import enqueue
 
@@ -263,6 +264,7 @@ class PassportApplication(models.Model):
         if self.status != Status.RECEIVED:
             # Needs-attention applications go back through `resubmit` (a new data version).
             raise IllegalTransition(self.status, Status.QUEUED_FOR_PRINTING)
+        ensure_ready(self)  # documents, fees, sign-off: whatever the office's parts require
         self.approved_at = timezone.now()
         self._transition(Status.QUEUED_FOR_PRINTING, actor=Actor.STAFF, user=by)
         self._enqueue_print_job()

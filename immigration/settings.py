@@ -195,6 +195,11 @@ CENTRAL_PRINTING_TIMEOUT = envfloat("CENTRAL_PRINTING_TIMEOUT", 10.0, minimum=0.
 OFFICE_PUBLIC_URL = envstr("OFFICE_PUBLIC_URL", "http://127.0.0.1:8000")
 WEBHOOK_TOLERANCE_SECONDS = 300
 
+# --- Approval -------------------------------------------------------------------------------
+# Which registered readiness checks (immigration/readiness.py) must pass before approval:
+# "all", or a list of names. Only benchmarks and drills that measure delivery narrow it.
+APPROVAL_CHECKS = envstr("APPROVAL_CHECKS", "all")
+
 # --- Intake ---------------------------------------------------------------------------------
 IDEMPOTENCY_TTL_HOURS = envint("IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
 # An application is a few KB; anything far larger is a client bug or an attack (413).

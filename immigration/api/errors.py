@@ -23,10 +23,11 @@ log = logging.getLogger(__name__)
 class ApiError(exceptions.APIException):
     """A domain refusal with a stable machine-readable code."""
 
-    def __init__(self, code: str, detail: str, status_code: int) -> None:
+    def __init__(self, code: str, detail: str, status_code: int, **extra: Any) -> None:
         super().__init__(detail=detail, code=code)
         self.status_code = status_code
         self.error_code = code
+        self.extra = extra  # further top-level members of the error body, e.g. "blockers"
 
 
 def _flatten(detail: Any, prefix: str = "") -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -102,4 +103,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = "error"
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     response.data = error_body(str(code), str(detail))
+    if isinstance(exc, ApiError):
+        response.data.update(exc.extra)
     return response

@@ -37,6 +37,7 @@ from immigration.models import (
     PassportApplication,
     nik_blind_index,
 )
+from immigration.readiness import NotReady
 from immigration.references import normalize_reference
 from queueing.dead_letters import NotDead, dead_letter_retry
 from queueing.models import MessageStatus, OutboxMessage
@@ -245,6 +246,10 @@ class _StaffAction(APIView):
                 raise ApiError("active_application_exists",
                                _("There is already an application in progress for this NIK."),
                                409) from exc
+            except NotReady as exc:
+                raise ApiError("not_ready", str(exc), 409,
+                               blockers=[{"code": b.code, "detail": b.detail}
+                                         for b in exc.blockers]) from exc
         application.refresh_from_db()
         data = application_view(application, language=_language(request), staff=True)
         return Response(s.ApplicationOutput(data).data)
