@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "pwa",
     "queueing",
     "immigration",
+    "immigration.dossier",
     "frontend",
 ]
 
