@@ -34,8 +34,8 @@ def file_by_sha256(sha256: str) -> DossierFile | None:
 
 def file_view(file: DossierFile) -> dict[str, Any]:
     return {"id": file.pk, "kind": file.kind, "state": file.state, "size": file.size,
-            "media_type": file.media_type, "refusal_reason": file.refusal_reason,
-            "created_at": file.created_at}
+            "media_type": file.media_type, "sha256": file.sha256,
+            "refusal_reason": file.refusal_reason, "created_at": file.created_at}
 
 
 def dossier_view(application: PassportApplication) -> dict[str, Any]:

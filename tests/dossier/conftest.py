@@ -24,3 +24,17 @@ def siti_application(submit: Submit, siti: dict[str, Any]) -> Submitted:
     body = response.json()
     return Submitted(PassportApplication.objects.get(reference=body["reference"]),
                      body["access_code"])
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles() -> None:
+    """DRF keeps throttle history in the cache (per process): each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def siti_code(siti_application: Submitted) -> dict[str, str]:
+    """Siti's credentials as her phone sends them with each tus request."""
+    return {"HTTP_X_ACCESS_CODE": siti_application.access_code}
