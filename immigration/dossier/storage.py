@@ -18,6 +18,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 
@@ -240,3 +241,34 @@ def stream_sha256(stream: io.BufferedIOBase) -> tuple[int, str]:
         size += len(block)
     stream.seek(0)
     return size, digest.hexdigest()
+
+
+# --- key rotation ---------------------------------------------------------------------------
+
+
+def chunks_reseal(*, batch: int = 32) -> int:
+    """Re-seal every chunk (files and pending uploads) not sealed with the current key.
+    Small transactions of `batch` chunks (at most 2 MB of plaintext in memory), so the office
+    keeps working meanwhile. Returns how many chunks were re-sealed."""
+    from django.db import transaction
+
+    current = keyring().current
+    done = 0
+    sources: list[tuple[Any, Callable[[Any], str]]] = [
+        (FileChunk, lambda c: file_chunk_context(c.file_id, c.index)),
+        (PendingChunk, lambda c: pending_chunk_context(c.upload_id, c.start)),
+    ]
+    for model, context in sources:
+        while True:
+            with transaction.atomic():
+                chunks = list(model.objects.select_for_update()
+                              .exclude(key_version=current).order_by("pk")[:batch])
+                for chunk in chunks:
+                    plaintext = open_chunk(chunk.key_version, chunk.data, context=context(chunk))
+                    chunk.key_version, chunk.data = seal_chunk(plaintext,
+                                                               context=context(chunk))
+                    chunk.save(update_fields=["key_version", "data"])
+            done += len(chunks)
+            if len(chunks) < batch:
+                break
+    return done
