@@ -383,3 +383,14 @@ def test_an_approved_application_takes_no_more_files(
         f"/api/v1/applications/{siti_application.reference}/approve").status_code == 200
     _error(create(api, siti_application.reference, "ktp", small_jpeg(), headers=siti_code),
            409, "application_closed")
+
+
+def test_refusals_speak_bahasa_indonesia_by_default_and_english_on_request(
+    api: APIClient, siti_application: Submitted, siti_code: dict[str, str],
+) -> None:
+    data = small_jpeg(width=400, height=300)[:500]
+    indonesian = upload(api, siti_application.reference, "ktp", data, headers=siti_code)
+    assert _error(indonesian, 422, "corrupt_file")["detail"] == "Gambar tidak lengkap atau rusak."
+    english = upload(api, siti_application.reference, "ktp", data,
+                     headers={**siti_code, "HTTP_ACCEPT_LANGUAGE": "en"})
+    assert _error(english, 422, "corrupt_file")["detail"] == "The image is incomplete or damaged."
