@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,11 +14,24 @@ from services.base import UpstreamClient, UpstreamError, error_for_status, parse
 from services.signing import check_secret, sign_headers
 
 __all__ = [
+    "BLOB_CONTENT_TYPE",
     "MAX_BATCH",
+    "BlobSent",
+    "BlobState",
     "CentralPrintingClient",
     "InventoryPage",
+    "MissingBlobs",
     "PrintJobReceipt",
 ]
+
+BLOB_CONTENT_TYPE = "application/offset+octet-stream"
+_SHA256 = re.compile(r"\A[0-9a-f]{64}\Z")
+#: Offset mismatches tolerated in one upload (another worker raced us, or a cut chunk
+#: landed after all) before giving the message back to the outbox.
+MAX_RESYNCS = 3
+#: 409 conflicts that say "not yet", not "never": the office fixes them by sending (more of)
+#: the blobs, so they must not dead-letter a job.
+TRANSIENT_CONFLICTS = frozenset({"offset_mismatch", "missing_blobs"})
 
 #: Central refuses larger batches outright; splitting is the caller's job.
 MAX_BATCH = 100
@@ -30,6 +44,51 @@ class PrintJobReceipt:
     status: str
     #: True when this call created the job (201); False when central already had it (200).
     created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BlobState:
+    """What central holds of one blob: `offset` bytes of `length`."""
+
+    offset: int
+    length: int | None
+
+    @property
+    def complete(self) -> bool:
+        return self.length is not None and self.offset >= self.length
+
+
+@dataclass(frozen=True, slots=True)
+class BlobSent:
+    """The result of `send_blob`: bytes that crossed the wire, and central's answer."""
+
+    sha256: str
+    sent_bytes: int
+    #: Central already held the whole blob: nothing was sent.
+    already_held: bool
+
+
+class MissingBlobs(UpstreamError):
+    """Central refused a job because it does not fully hold these blobs yet (transient)."""
+
+    def __init__(self, message: str, *, missing: Sequence[str], status: int = 409) -> None:
+        super().__init__(
+            message, permanent=False, status=status, code="missing_blobs",
+            detail=f"{len(missing)} blob(s) missing",
+        )
+        self.missing = tuple(missing)
+
+
+def _conflicts_are_transient(exc: UpstreamError, body: Any = None) -> UpstreamError:
+    """Central's 409 `missing_blobs` / `offset_mismatch` mean "send more", not "invalid"."""
+    if exc.status != 409 or exc.code not in TRANSIENT_CONFLICTS:
+        return exc
+    if exc.code == "missing_blobs":
+        missing = body.get("missing") if isinstance(body, Mapping) else None
+        hashes = [m for m in missing if isinstance(m, str)] if isinstance(missing, list) else []
+        return MissingBlobs(str(exc), missing=hashes)
+    exc.permanent = False
+    return exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,11 +181,17 @@ class CentralPrintingClient(UpstreamClient):
             "content-type": "application/json",
             "idempotency-key": key,
         }
-        response = self.request("POST", path, content=body, headers=headers)
+        response = self.request(
+            "POST", path, content=body, headers=headers, accept=frozenset({409})
+        )
         try:
             data = response.json()
         except ValueError:
             data = None
+        if response.status_code == 409:
+            raise _conflicts_are_transient(
+                error_for_status(409, what=f"POST {path}", body=data), data
+            )
         receipt = _receipt(key, response.status_code, data)
         if receipt is None:
             raise UpstreamError(
@@ -205,6 +270,120 @@ class CentralPrintingClient(UpstreamClient):
             jobs=jobs, next_cursor=next_cursor if isinstance(next_cursor, str) else None
         )
 
+    # -- blobs (content-addressed, resumable; see DESIGN.md) ----------------------------
+
+    def blob_state(self, sha256: str) -> BlobState | None:
+        """How much of a blob central holds (`HEAD`), or None if it holds nothing."""
+        path = _blob_path(sha256)
+        response = self.request(
+            "HEAD", path, headers=sign_headers(self._secret, b""), accept=frozenset({404})
+        )
+        if response.status_code == 404:
+            return None
+        offset = _int_header(response.headers.get("upload-offset"))
+        if offset is None:
+            raise UpstreamError(f"HEAD {path}: no Upload-Offset", permanent=False)
+        return BlobState(offset, _int_header(response.headers.get("upload-length")))
+
+    def patch_blob(self, sha256: str, *, offset: int, length: int, chunk: bytes) -> int:
+        """Append `chunk` at `offset` of a blob of `length` bytes; returns central's new offset.
+
+        Raises UpstreamError: transient `offset_mismatch` (ask `blob_state`), permanent
+        `checksum_mismatch` (460: the whole blob did not hash to its name; central dropped it).
+        """
+        path = _blob_path(sha256)
+        headers = {
+            **sign_headers(self._secret, chunk),
+            "content-type": BLOB_CONTENT_TYPE,
+            "upload-offset": str(offset),
+            "upload-length": str(length),
+        }
+        try:
+            response = self.request("PATCH", path, content=chunk, headers=headers)
+        except UpstreamError as exc:
+            raise _conflicts_are_transient(exc) from exc
+        new_offset = _int_header(response.headers.get("upload-offset"))
+        if new_offset is None:
+            raise UpstreamError(f"PATCH {path}: no Upload-Offset", permanent=False,
+                                ambiguous=True)
+        return new_offset
+
+    def send_blob(
+        self,
+        sha256: str,
+        *,
+        size: int,
+        chunks: Callable[[int], Iterable[bytes]],
+        before_chunk: Callable[[int], None] | None = None,
+    ) -> BlobSent:
+        """Make central hold the whole blob, resuming from whatever it already holds.
+
+        `chunks(offset)` yields the blob's bytes from `offset` (bounded chunks, streamed
+        from storage: a large file is never in memory). `before_chunk(n)` runs before each
+        chunk goes out, e.g. to wait for a shared byte budget. Safe to repeat and to run
+        after any failure: it starts from central's `HEAD`, never from zero blindly.
+        """
+        state = self.blob_state(sha256)
+        if state is not None and state.complete:
+            return BlobSent(sha256, 0, already_held=True)
+        offset = state.offset if state is not None else 0
+        sent = 0
+        resyncs = 0
+        while True:
+            try:
+                if size == 0:
+                    offset = self.patch_blob(sha256, offset=0, length=0, chunk=b"")
+                else:
+                    sent += self._send_from(sha256, offset, size, chunks, before_chunk)
+                return BlobSent(sha256, sent, already_held=False)
+            except UpstreamError as exc:
+                if exc.code != "offset_mismatch" or resyncs >= MAX_RESYNCS:
+                    raise
+                resyncs += 1
+                state = self.blob_state(sha256)
+                if state is not None and state.complete:
+                    return BlobSent(sha256, sent, already_held=False)
+                offset = state.offset if state is not None else 0
+
+    def _send_from(
+        self,
+        sha256: str,
+        offset: int,
+        size: int,
+        chunks: Callable[[int], Iterable[bytes]],
+        before_chunk: Callable[[int], None] | None,
+    ) -> int:
+        sent = 0
+        iterator = iter(chunks(offset))
+        try:
+            for chunk in iterator:
+                if not chunk:
+                    continue
+                if before_chunk is not None:
+                    before_chunk(len(chunk))
+                offset = self.patch_blob(sha256, offset=offset, length=size, chunk=chunk)
+                sent += len(chunk)
+        finally:
+            close = getattr(iterator, "close", None)
+            if callable(close):
+                close()  # release the storage cursor even when the upload failed
+        if offset < size:
+            raise UpstreamError(f"PATCH {_blob_path(sha256)}: the local file ended early",
+                                permanent=True)
+        return sent
+
+
+def _blob_path(sha256: str) -> str:
+    if not _SHA256.match(sha256):
+        raise ValueError("a blob is named by its lowercase hex SHA-256")
+    return f"/v1/blobs/{sha256}"
+
+
+def _int_header(value: str | None) -> int | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value.strip())
+
 
 def _receipt(key: str, status_code: int, body: Any) -> PrintJobReceipt | None:
     if status_code not in (200, 201) or not isinstance(body, Mapping):
@@ -235,4 +414,5 @@ def _batch_result(key: str, result: Any, *, what: str) -> PrintJobReceipt | Upst
     retry_after = None
     if isinstance(body, Mapping) and body.get("retry_after") is not None:
         retry_after = parse_retry_after(str(body["retry_after"]))
-    return error_for_status(status, what=what, body=body, retry_after=retry_after)
+    error = error_for_status(status, what=what, body=body, retry_after=retry_after)
+    return _conflicts_are_transient(error, body)

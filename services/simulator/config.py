@@ -24,6 +24,9 @@ class Knobs(TypedDict, total=False):
     hang_seconds: float
     reject_references: list[str]
     refuse_references: list[str]
+    link_kbps: float | None
+    link_latency_ms: float
+    cut_after_bytes: int | None
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,14 @@ class SimulatorConfig:
     reject_references: tuple[str, ...] = field(default_factory=tuple)
     #: Jobs with these references are refused at intake with a permanent 422.
     refuse_references: tuple[str, ...] = field(default_factory=tuple)
+    #: Emulated link from the office: kilobits per second shared by every connection's
+    #: request bodies (None: unlimited), like one thin uplink in Nunukan.
+    link_kbps: float | None = None
+    #: Round-trip latency of the emulated link, added once per /v1 request.
+    link_latency_ms: float = 0.0
+    #: Cut the link once, after this many more request-body bytes: the connection carrying
+    #: that byte is closed unanswered and its partial body discarded. Cleared when it fires.
+    cut_after_bytes: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -85,6 +96,18 @@ def _check(name: str, value: Any) -> Any:
         if value is None or value == 0:
             return None
         return _number(name, value, low=0.001)
+    if name == "link_kbps":
+        if value is None or value == 0:
+            return None
+        return _number(name, value, low=1.0)
+    if name == "link_latency_ms":
+        return _number(name, value, low=0.0, high=60_000.0)
+    if name == "cut_after_bytes":
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name}: must be a whole number of bytes or null")
+        return value
     if name in ("delay_seconds", "retry_after", "step_seconds", "hang_seconds"):
         return _number(name, value, low=0.0, high=3600.0)
     if name in ("reject_references", "refuse_references"):
@@ -116,3 +139,78 @@ class TokenBucket:
             self._tokens -= granted
             wait = max(0.0, (1.0 - self._tokens) / self.rate)
             return granted, wait
+
+
+class Cut(Exception):
+    """The emulated link was cut in the middle of a request body."""
+
+
+class Link:
+    """One emulated uplink shared by every connection: a FIFO pipe of `kbps`.
+
+    Each slice of a body reserves the pipe from when it is free (`next_free`) for as long as
+    its bits take, and the reader sleeps until then, so concurrent uploads share the rate
+    the way they share a real modem instead of each getting the full rate.
+    """
+
+    #: Lag forgiven after an idle spell, so sleep overshoot does not slowly eat the rate.
+    SLACK_SECONDS = 0.02
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next_free = 0.0
+        self._cut_left: int | None = None
+        self.bytes = 0
+        self.cuts = 0
+        self.first_at: float | None = None
+        self.last_at: float | None = None
+
+    def arm_cut(self, after_bytes: int | None) -> None:
+        with self._lock:
+            self._cut_left = after_bytes
+
+    def cut_armed(self) -> bool:
+        with self._lock:
+            return self._cut_left is not None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._next_free = 0.0
+            self._cut_left = None
+            self.bytes = self.cuts = 0
+            self.first_at = self.last_at = None
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "bytes": self.bytes,
+                "cuts": self.cuts,
+                "first_at": self.first_at,
+                "last_at": self.last_at,
+                "cut_armed": self._cut_left is not None,
+            }
+
+    def carry(self, size: int, kbps: float | None) -> tuple[int, bool]:
+        """Let `size` bytes through; returns (bytes that passed, whether the link was cut)."""
+        with self._lock:
+            passed, cut = size, False
+            if self._cut_left is not None and size >= self._cut_left:
+                passed, cut = self._cut_left, True
+                self._cut_left = None
+                self.cuts += 1
+            elif self._cut_left is not None:
+                self._cut_left -= size
+            now = time.monotonic()
+            wait = 0.0
+            if kbps:
+                start = max(self._next_free, now - self.SLACK_SECONDS)
+                self._next_free = start + passed * 8 / (kbps * 1000)
+                wait = self._next_free - now
+            self.bytes += passed
+            if self.first_at is None:
+                self.first_at = time.time()
+        if wait > 0:
+            time.sleep(wait)
+        with self._lock:
+            self.last_at = time.time()
+        return passed, cut

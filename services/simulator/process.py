@@ -22,7 +22,7 @@ import httpx
 from services.signing import new_secret, sign_headers
 from services.simulator.config import Knobs
 
-__all__ = ["SimulatorControl", "SimulatorProcess", "SimulatorStats", "free_port"]
+__all__ = ["BlobRecord", "SimulatorControl", "SimulatorProcess", "SimulatorStats", "free_port"]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -38,8 +38,39 @@ class CallStats(TypedDict):
     by_outcome: dict[str, int]
 
 
+class BlobStats(TypedDict):
+    held: int
+    complete: int
+    bytes_held: int
+    bytes_received: int
+    bytes_discarded: int
+    completions: int
+
+
+class LinkStats(TypedDict):
+    bytes: int
+    cuts: int
+    first_at: float | None
+    last_at: float | None
+    cut_armed: bool
+
+
+class BlobRecord(TypedDict):
+    """One blob in central's ledger: what it holds now and what ever crossed the wire."""
+
+    held: int
+    length: int
+    complete: int
+    completions: int
+    losses: int
+    bytes_received: int
+    bytes_discarded: int
+
+
 class SimulatorStats(TypedDict):
     jobs: int
+    blobs: BlobStats
+    link: LinkStats
     jobs_by_status: dict[str, int]
     print_counts: dict[str, int]
     printed_twice: list[str]
@@ -103,6 +134,19 @@ class SimulatorControl:
     def stats(self) -> SimulatorStats:
         data: SimulatorStats = self._call("GET", "/_control/stats")
         return data
+
+    def blobs(self) -> dict[str, BlobRecord]:
+        """Central's blob ledger by SHA-256 (survives restore, like the print ledger)."""
+        data: dict[str, BlobRecord] = self._call("GET", "/_control/blobs")["blobs"]
+        return data
+
+    def blob_bytes(self, sha256: str) -> bytes | None:
+        """The bytes central holds for a blob (tests compare them), or None."""
+        response = self._http.get(f"/_control/blobs/{sha256}")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.content
 
 
 class SimulatorProcess:

@@ -26,19 +26,27 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from services.signing import SignatureError, verify
-from services.simulator.config import SimulatorConfig, TokenBucket
+from services.simulator.config import Cut, Link, SimulatorConfig, TokenBucket
 from services.simulator.progression import CallbackSender, Stepper
 from services.simulator.store import Intake, Store
-from services.simulator.validation import InvalidJob, check_job
+from services.simulator.validation import InvalidJob, check_job, required_blobs
 
 log = logging.getLogger("services.simulator")
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
+#: Largest blob central takes (the dossier's per-file limit).
+MAX_BLOB_BYTES = 10 * 1024 * 1024
 MAX_BATCH = 100
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
-OUTCOMES = ("2xx", "401", "429", "503", "dropped", "timeout")
+OUTCOMES = ("2xx", "401", "429", "503", "dropped", "timeout", "cut")
 _JOB_PATH = re.compile(r"\A/v1/print-jobs/(?P<key>[^/]+)\Z")
+_BLOB_PATH = re.compile(r"\A/v1/blobs/(?P<sha256>[^/]+)\Z")
+_SHA256 = re.compile(r"\A[0-9a-f]{64}\Z")
+BLOB_CONTENT_TYPE = "application/offset+octet-stream"
+#: Bodies cross the emulated link in slices this big, so a shared link interleaves
+#: concurrent uploads finely and a cut can land mid-chunk.
+LINK_SLICE_BYTES = 4096
 
 
 class Reply(Exception):
@@ -76,6 +84,7 @@ class Simulator:
         self._lock = threading.Lock()
         self._config = self.defaults
         self._bucket = TokenBucket(None)
+        self.link = Link()
         self._reset_counters()
         self.sender = CallbackSender(self.store, self.secrets[0])
         self.stepper = Stepper(self.store, self.config, self.sender.wake)
@@ -111,6 +120,8 @@ class Simulator:
             new = self._config.merged(changes)
             if new.rate_limit_per_second != self._config.rate_limit_per_second:
                 self._bucket = TokenBucket(new.rate_limit_per_second)
+            if isinstance(changes, dict) and "cut_after_bytes" in changes:
+                self.link.arm_cut(new.cut_after_bytes)
             self._config = new
         self.sender.wake()
         return new
@@ -120,6 +131,7 @@ class Simulator:
             self._config = self.defaults
             self._bucket = TokenBucket(None)
             self._reset_counters()
+        self.link.reset()
         self.store.reset()
 
     def take_tokens(self, wanted: int) -> tuple[int, float]:
@@ -156,7 +168,17 @@ class Simulator:
             }
             data["calls_while_down"] = self.calls_while_down
             data["intake_per_second_max"] = self.intake_per_second_max
+        data["link"] = self.link.stats()
         return data
+
+    def carry(self, size: int) -> tuple[int, bool]:
+        """Pass `size` body bytes over the emulated link: (bytes through, cut or not)."""
+        passed, cut = self.link.carry(size, self.config().link_kbps)
+        if cut:
+            with self._lock:
+                # The one-shot cut fired: the knob reads null again.
+                self._config = self._config.merged({"cut_after_bytes": None})
+        return passed, cut
 
     # -- the print-job contract ---------------------------------------------------------
 
@@ -168,7 +190,9 @@ class Simulator:
             return Intake(422, {"error": "invalid", "detail": str(exc)})
         if job["reference"] in self.config().refuse_references:
             return Intake(422, {"error": "refused", "detail": "refused by central"})
-        result = self.store.accept(job, body_hash(job), now=time.time())
+        result = self.store.accept(
+            job, body_hash(job), now=time.time(), blobs=required_blobs(job)
+        )
         if result.created:
             self.count_created()
         return result
@@ -187,6 +211,8 @@ def _route(method: str, path: str) -> str:
         return f"{method} {path}"
     if _JOB_PATH.match(path):
         return f"{method} /v1/print-jobs/{{key}}"
+    if _BLOB_PATH.match(path):
+        return f"{method} /v1/blobs/{{sha256}}"
     return f"{method} other"
 
 
@@ -213,13 +239,29 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle("POST")
 
+    def do_HEAD(self) -> None:
+        self._handle("HEAD")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
     def _handle(self, method: str) -> None:
         started = time.monotonic()
         self._outcome = "?"
         self._key = "-"
         url = urlsplit(self.path)
         try:
-            body = self._read_body()
+            over_link = url.path.startswith("/v1/")
+            if over_link:
+                latency = self.sim.config().link_latency_ms
+                if latency:
+                    time.sleep(latency / 1000)
+            try:
+                body = self._read_body(over_link=over_link)
+            except Cut:
+                self.sim.count_call(_route(method, url.path), down=False)
+                self._vanish("cut")
+                return
             if url.path.startswith("/_control"):
                 self._control(method, url.path, body)
             elif url.path.startswith("/v1/"):
@@ -232,7 +274,7 @@ class Handler(BaseHTTPRequestHandler):
             ms = (time.monotonic() - started) * 1000
             log.info("%s %s %s key=%s %.1fms", method, url.path, self._outcome, self._key, ms)
 
-    def _read_body(self) -> bytes:
+    def _read_body(self, *, over_link: bool = False) -> bytes:
         length = self.headers.get("content-length")
         if not length:
             return b""
@@ -244,19 +286,37 @@ class Handler(BaseHTTPRequestHandler):
         if size < 0 or size > MAX_BODY_BYTES:
             self.close_connection = True
             raise Reply(413, {"error": "too_large"})
-        return self.rfile.read(size)
+        if not over_link:
+            return self.rfile.read(size)
+        parts: list[bytes] = []
+        left = size
+        while left:
+            wanted = min(left, LINK_SLICE_BYTES)
+            passed, cut = self.sim.carry(wanted)
+            if passed:
+                parts.append(self.rfile.read(passed))
+            if cut:
+                raise Cut
+            left -= wanted
+        return b"".join(parts)
 
     def _send(
-        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+        self, status: int, body: dict[str, Any] | None, headers: dict[str, str] | None = None
     ) -> None:
-        data = json.dumps(body, separators=(",", ":")).encode("utf-8")
+        # HEAD answers and 204s carry no body (HTTP forbids one); errors to a HEAD say
+        # everything in their status and headers.
+        if self.command == "HEAD" or status == 204:
+            body = None
+        data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        if body is not None:
+            self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        if data:
+            self.wfile.write(data)
         self._outcome = str(status)
         if self.path.startswith("/v1/"):
             self.sim.count_outcome("2xx" if 200 <= status < 300 else str(status))
@@ -299,7 +359,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(
         self, method: str, path: str, query: str, body: bytes
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    ) -> tuple[int, dict[str, Any] | None, dict[str, str]]:
+        blob = _BLOB_PATH.match(path)
+        if blob:
+            return self._blob(method, unquote(blob["sha256"]), body)
         if path == "/v1/health":
             self._need(method, "GET")
             return 200, {"status": "ok"}, {}
@@ -387,6 +450,42 @@ class Handler(BaseHTTPRequestHandler):
             )
         return 200, {"results": results}, {}
 
+    def _blob(
+        self, method: str, sha256: str, body: bytes
+    ) -> tuple[int, dict[str, Any] | None, dict[str, str]]:
+        """`HEAD`/`PATCH /v1/blobs/{sha256}`: a content-addressed, resumable upload."""
+        if method not in ("HEAD", "PATCH"):
+            raise Reply(405, {"error": "method_not_allowed"}, {"Allow": "HEAD, PATCH"})
+        self._key = sha256[:16]
+        if not _SHA256.match(sha256):
+            raise Reply(400, {"error": "bad_request", "detail": "not a lowercase hex SHA-256"})
+        if method == "HEAD":
+            state = self.sim.store.blob_state(sha256)
+            if state is None:
+                return 404, None, {"Cache-Control": "no-store"}
+            held, length = state
+            return 200, None, {
+                "Upload-Offset": str(held),
+                "Upload-Length": str(length),
+                "Cache-Control": "no-store",
+            }
+        content_type = (self.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if content_type != BLOB_CONTENT_TYPE:
+            raise Reply(415, {"error": "unsupported_media_type",
+                              "detail": f"Content-Type must be {BLOB_CONTENT_TYPE}"})
+        offset = _header_int(self.headers.get("upload-offset"))
+        total = _header_int(self.headers.get("upload-length"))
+        if offset is None or total is None:
+            raise Reply(400, {"error": "bad_request",
+                              "detail": "Upload-Offset and Upload-Length must be whole numbers"})
+        if total > MAX_BLOB_BYTES:
+            raise Reply(413, {"error": "too_large", "detail": f"at most {MAX_BLOB_BYTES} bytes"})
+        result = self.sim.store.patch_blob(sha256, offset=offset, length=total, data=body)
+        headers = {"Upload-Offset": str(result.offset)}
+        if result.status == 204:
+            return 204, None, headers
+        return result.status, {"error": result.error, "detail": result.detail}, headers
+
     def _inventory(self, query: str) -> dict[str, Any]:
         params = {k: v[-1] for k, v in parse_qs(query).items()}
         try:
@@ -438,8 +537,32 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/_control/reset" and method == "POST":
             sim.reset()
             self._send(200, {"status": "reset"})
+        elif path == "/_control/blobs" and method == "GET":
+            self._send(200, {"blobs": sim.store.blob_ledger()})
+        elif path.startswith("/_control/blobs/") and method == "GET":
+            self._send_blob(path.removeprefix("/_control/blobs/"))
         else:
             raise Reply(404, {"error": "not_found"})
+
+
+    def _send_blob(self, sha256: str) -> None:
+        """The bytes central holds for one blob, streamed (so tests can compare them)."""
+        state = self.sim.store.blob_state(sha256)
+        if state is None:
+            raise Reply(404, {"error": "not_found"})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(state[0]))
+        self.end_headers()
+        for chunk in self.sim.store.blob_chunks(sha256):
+            self.wfile.write(chunk)
+        self._outcome = "200"
+
+
+def _header_int(value: str | None) -> int | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value.strip())
 
 
 class SimulatorServer(ThreadingHTTPServer):

@@ -16,6 +16,10 @@ DATE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 SERVICES = ("regular", "express")
 PASSPORT_TYPES = ("ordinary", "electronic")
 MAX_TEXT = 500
+SHA256 = re.compile(r"\A[0-9a-f]{64}\Z")
+IMAGE_TYPES = ("image/jpeg", "image/png")
+DOCUMENT_TYPES = (*IMAGE_TYPES, "application/pdf")
+MAX_DOCUMENTS = 20
 
 
 class InvalidJob(ValueError):
@@ -60,6 +64,39 @@ def check_job(job: Any) -> None:
     if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidJob("callback_url: must be an http(s) URL")
     _check_applicant(job.get("applicant"))
+    # Photo and signature are optional here so jobs from before the dossier still print;
+    # when named, central must hold their blobs (checked at intake, not here).
+    for name in ("photo", "signature"):
+        if job.get(name) is not None:
+            _check_file(job[name], name, IMAGE_TYPES)
+    documents = job.get("documents")
+    if documents is not None:
+        if not isinstance(documents, list) or len(documents) > MAX_DOCUMENTS:
+            raise InvalidJob(f"documents: must be a list of at most {MAX_DOCUMENTS}")
+        for index, document in enumerate(documents):
+            _check_file(document, f"documents[{index}]", DOCUMENT_TYPES)
+            _text(document, "kind", prefix=f"documents[{index}].")
+
+
+def required_blobs(job: dict[str, Any]) -> list[str]:
+    """The blobs central must hold before it accepts `job`: photo and signature.
+
+    Documents are named by hash only: they stay at the office.
+    """
+    return [job[name]["sha256"] for name in ("photo", "signature") if job.get(name)]
+
+
+def _check_file(data: Any, name: str, media_types: tuple[str, ...]) -> None:
+    if not isinstance(data, dict):
+        raise InvalidJob(f"{name}: must be an object")
+    sha256 = data.get("sha256")
+    if not isinstance(sha256, str) or not SHA256.match(sha256):
+        raise InvalidJob(f"{name}.sha256: must be 64 lowercase hex digits")
+    size = data.get("size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise InvalidJob(f"{name}.size: must be a whole number of bytes")
+    if data.get("media_type") not in media_types:
+        raise InvalidJob(f"{name}.media_type: must be one of {', '.join(media_types)}")
 
 
 def _check_applicant(applicant: Any) -> None:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import time
 
 import pytest
@@ -127,11 +130,31 @@ def test_unknown_signature_versions_are_skipped_not_fatal():
     verify([ALICE_SECRET], BODY, headers)
 
 
-def test_non_utf8_body_is_refused():
+def test_binary_body_is_signed_over_its_raw_bytes():
+    chunk = bytes(range(256)) * 4  # a blob chunk is not UTF-8
+    headers = sign_headers(ALICE_SECRET, chunk)
+
+    verify([ALICE_SECRET], chunk, headers)
+    with pytest.raises(SignatureError):
+        verify([ALICE_SECRET], chunk[:-1] + b"\x00", headers)
+    with pytest.raises(SignatureError):
+        verify([BOB_SECRET], chunk, headers)
+
+
+def test_text_signature_does_not_verify_another_binary_body():
     headers = sign_headers(ALICE_SECRET, BODY)
 
     with pytest.raises(SignatureError):
         verify([ALICE_SECRET], b"\xff\xfe", headers)
+
+
+def test_binary_signature_matches_the_specification_formula():
+    chunk = b"\x89PNG\r\n\x1a\n\xff"
+    headers = sign_headers(ALICE_SECRET, chunk, "msg_1", timestamp=1_700_000_000)
+    key = base64.b64decode(ALICE_SECRET.removeprefix("whsec_"))
+    expected = hmac.new(key, b"msg_1.1700000000." + chunk, hashlib.sha256).digest()
+
+    assert headers["webhook-signature"] == "v1," + base64.b64encode(expected).decode()
 
 
 def test_unusable_configured_secret_is_a_configuration_error():
