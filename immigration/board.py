@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Min
 from django.utils import timezone
 
+from immigration.counter.slots import appointment_view
 from immigration.dossier.selectors import dossier_view
 from immigration.lifecycle import Status, label
 from immigration.models import PRINT_JOB_TOPIC, Office, PassportApplication
@@ -118,6 +119,7 @@ def application_view(
         ],
         "queue": queue,
         "dossier": dossier_view(application),
+        "appointment": appointment_view(application),
     }
     if staff:
         data["applicant"] = application.applicant_data()

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,13 +75,20 @@ def application_submit(
     applicant: dict[str, Any],
     fields: dict[str, Any],
     language: str = "id",
+    scope: str = SUBMIT_SCOPE,
+    by: Any = None,
+    on_accepted: Callable[[PassportApplication], dict[str, Any]] | None = None,
 ) -> Submission:
-    """Accept a validated application under an Idempotency-Key (see the module docstring)."""
+    """Accept a validated application under an Idempotency-Key (see the module docstring).
+
+    `by`: the clerk entering a walk-in (the first status event names them). `on_accepted`
+    runs in the same transaction once the row exists (e.g. booking its appointment slot); what
+    it returns joins the response body, so replays repeat it too."""
     now = timezone.now()
     with transaction.atomic():
         if not _try_lock_key(key):
             raise KeyInFlight
-        record = IdempotencyRecord.objects.filter(scope=SUBMIT_SCOPE, key=key).first()
+        record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
         if record is not None and record.expires_at > now:
             if record.request_hash != fingerprint:
                 raise KeyReused
@@ -108,7 +116,9 @@ def application_submit(
                     raise
                 application.pk = None
                 application.reference = new_reference(office.code)
-        application.record_received(actor=Actor.APPLICANT)
+        application.record_received(actor=Actor.STAFF if by is not None else Actor.APPLICANT,
+                                    user=by)
+        extra = on_accepted(application) if on_accepted else {}
         body = json.dumps(
             {
                 "reference": application.reference,
@@ -116,11 +126,13 @@ def application_submit(
                 "status": application.status,
                 "status_label": label(application.status, language),
                 "submitted_at": application.submitted_at.isoformat(),
-            }
+                **extra,
+            },
+            default=str,
         )
         IdempotencyRecord.objects.create(
             key=key,
-            scope=SUBMIT_SCOPE,
+            scope=scope,
             request_hash=fingerprint,
             response_status=201,
             response_body=body,

@@ -47,6 +47,8 @@ SECRET_KEY = _secret("SECRET_KEY")
 PII_KEYS = _secret("PII_KEYS")
 PII_INDEX_KEY = _secret("PII_INDEX_KEY")
 CENTRAL_PRINTING_SECRET = _secret("CENTRAL_PRINTING_SECRET")
+# Billing is signed the same way; it shares central's secret unless given its own.
+BILLING_SECRET = envsecret("BILLING_SECRET") or CENTRAL_PRINTING_SECRET
 
 DEBUG = envbool("DEBUG", not PRODUCTION)
 ALLOWED_HOSTS = [h.strip() for h in envstr("ALLOWED_HOSTS", "*" if DEBUG else "").split(",") if h]
@@ -66,6 +68,7 @@ INSTALLED_APPS = [
     "queueing",
     "immigration",
     "immigration.dossier",
+    "immigration.counter",
     "frontend",
 ]
 
@@ -196,6 +199,12 @@ CENTRAL_PRINTING_TIMEOUT = envfloat("CENTRAL_PRINTING_TIMEOUT", 10.0, minimum=0.
 # Where central sends status callbacks: this office server as central can reach it.
 OFFICE_PUBLIC_URL = envstr("OFFICE_PUBLIC_URL", "http://127.0.0.1:8000")
 WEBHOOK_TOLERANCE_SECONDS = 300
+
+# --- Billing (PNBP payments upstream) ---------------------------------------------------------
+# Its own upstream with its own breaker: billing down never holds up printing, and the reverse.
+# The simulator serves it next to central printing by default (same host, own fault knobs).
+BILLING_URL = envstr("BILLING_URL", "http://127.0.0.1:8765")
+BILLING_TIMEOUT = envfloat("BILLING_TIMEOUT", 10.0, minimum=0.1)
 
 # --- Approval -------------------------------------------------------------------------------
 # Which registered readiness checks (immigration/readiness.py) must pass before approval:

@@ -117,6 +117,15 @@ class ApplicationInput(StrictSerializer):
     application_type = serializers.ChoiceField(choices=ApplicationType.choices)
     applicant = ApplicantInput()
     appointment_date = StrictDateField(required=False, allow_null=True)
+    # {date, slot, priority?}: books a quota slot with the submission (immigration.counter).
+    appointment = serializers.DictField(required=False)
+
+    def validate_appointment(self, value: dict[str, Any]) -> dict[str, Any]:
+        from immigration.counter.api import AppointmentInput
+
+        form = AppointmentInput(data=value)
+        form.is_valid(raise_exception=True)
+        return dict(form.validated_data)
 
     def validate_appointment_date(self, value: dt.date | None) -> dt.date | None:
         if value is None:

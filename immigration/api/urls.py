@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import include, path
 
 from immigration.api import views
+from immigration.counter.api import PickupView
 
 urlpatterns = [
     path("applications", views.ApplicationsView.as_view(), name="applications"),
@@ -10,7 +11,8 @@ urlpatterns = [
          name="application-detail"),
     path("applications/<str:reference>/approve", views.ApproveView.as_view(), name="approve"),
     path("applications/<str:reference>/reject", views.RejectView.as_view(), name="reject"),
-    path("applications/<str:reference>/collect", views.CollectView.as_view(), name="collect"),
+    # Collecting is the counter's identity-checked handover (docs/counter-api.md).
+    path("applications/<str:reference>/collect", PickupView.as_view(), name="collect"),
     path("applications/<str:reference>/resubmit", views.ResubmitView.as_view(), name="resubmit"),
     path("offices", views.OfficesView.as_view(), name="offices"),
     path("offices/<str:code>/status", views.OfficeStatusView.as_view(), name="office-status"),
@@ -22,4 +24,5 @@ urlpatterns = [
          name="queue-dead-retry"),
     path("webhooks/printing", views.PrintingWebhookView.as_view(), name="webhook-printing"),
     path("", include("immigration.dossier.urls")),
+    path("", include("immigration.counter.urls")),
 ]

@@ -84,6 +84,98 @@ ACCESS_CODE_HEADER = OpenApiParameter(
 )
 
 
+def _service_closed(office: Office, detail: str) -> ApiError:
+    # The board's note goes with the refusal so the applicant sees the office's own words.
+    return ApiError("service_unavailable", detail, 409, note=office.service_note)
+
+
+def submit_response(
+    request: Request,
+    *,
+    office: Office | None = None,
+    form_class: type[s.ApplicationInput] = s.ApplicationInput,
+    walk_in: bool = False,
+) -> HttpResponse:
+    """Accept an application from a phone, or (`walk_in`, with `office`) from a clerk entering
+    it for someone without one: the same rules and the same Idempotency-Key protocol."""
+    from immigration.counter import slots, tickets
+
+    raw_key = request.headers.get("Idempotency-Key", "")
+    if not raw_key:
+        raise ApiError("idempotency_key_required",
+                       _("Send an Idempotency-Key header (a UUID made by the client)."), 400)
+    try:
+        key = uuid.UUID(raw_key)
+    except ValueError as exc:
+        raise ApiError("idempotency_key_invalid", _("Idempotency-Key must be a UUID."),
+                       400) from exc
+    payload = request.data
+    fingerprint = intake.request_fingerprint(payload)
+    form = form_class(data=payload)
+    form.is_valid(raise_exception=True)
+    data = form.validated_data
+    if office is None:
+        office = Office.objects.filter(code=data["office"].upper()).first()
+        if office is None:
+            raise serializers.ValidationError({"office": [_("Unknown office code.")]})
+    if not office.registration_open:
+        raise _service_closed(office, _("Registration is closed at this office."))
+    if data["service"] == "express" and not office.express_open:
+        raise _service_closed(office, _("Express service is not open at this office."))
+    appointment = data.get("appointment")
+    user = request.user if walk_in else None
+
+    def on_accepted(application: PassportApplication) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if appointment:
+            booking = slots.appointment_book(
+                application=application, day=appointment["date"],
+                hour=slots.parse_slot(appointment["slot"]) or 0,
+                priority_reason=appointment.get("priority", ""), by=user)
+            extra["appointment"] = booking.as_dict(language=_language(request))
+        if walk_in and data.get("check_in"):
+            ticket, _created = tickets.ticket_issue(application=application, by=user,
+                                                    lane=data.get("lane"))
+            extra["ticket"] = tickets.ticket_view(ticket)
+        return extra
+
+    try:
+        result = intake.application_submit(
+            key=key,
+            fingerprint=fingerprint,
+            office=office,
+            applicant=dict(data["applicant"]),
+            fields={
+                "service": data["service"],
+                "passport_type": data["passport_type"],
+                "application_type": data["application_type"],
+                "appointment_date": data.get("appointment_date"),
+            },
+            language=_language(request),
+            scope=f"walk_in.{office.code}" if walk_in else intake.SUBMIT_SCOPE,
+            by=user,
+            on_accepted=on_accepted,
+        )
+    except intake.KeyReused as exc:
+        raise ApiError("idempotency_key_reused",
+                       _("This Idempotency-Key was used with a different body."), 422) from exc
+    except intake.KeyInFlight as exc:
+        raise ApiError("idempotency_key_in_flight",
+                       _("A request with this Idempotency-Key is still being processed."),
+                       409) from exc
+    except intake.ActiveApplicationExists as exc:
+        raise ApiError("active_application_exists",
+                       _("There is already an application in progress for this NIK."),
+                       409) from exc
+    # The stored bytes are returned as they are, so a replay is byte-identical.
+    response = HttpResponse(result.body, status=result.status_code,
+                            content_type="application/json")
+    response["Cache-Control"] = "no-store"  # it carries the access code
+    if result.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
 class ApplicationsView(APIView):
     """POST: submit (anyone). GET: list the office's applications (staff)."""
 
@@ -97,58 +189,7 @@ class ApplicationsView(APIView):
         responses={201: s.SubmissionOutput},
     )
     def post(self, request: Request) -> HttpResponse:
-        raw_key = request.headers.get("Idempotency-Key", "")
-        if not raw_key:
-            raise ApiError("idempotency_key_required",
-                           _("Send an Idempotency-Key header (a UUID made by the client)."), 400)
-        try:
-            key = uuid.UUID(raw_key)
-        except ValueError as exc:
-            raise ApiError("idempotency_key_invalid", _("Idempotency-Key must be a UUID."),
-                           400) from exc
-        payload = request.data
-        fingerprint = intake.request_fingerprint(payload)
-        form = s.ApplicationInput(data=payload)
-        form.is_valid(raise_exception=True)
-        data = form.validated_data
-        office = Office.objects.filter(code=data["office"].upper()).first()
-        if office is None:
-            raise serializers.ValidationError({"office": [_("Unknown office code.")]})
-        if data["service"] == "express" and not office.express_open:
-            raise ApiError("service_unavailable", _("Express service is not open at this office."),
-                           409)
-        try:
-            result = intake.application_submit(
-                key=key,
-                fingerprint=fingerprint,
-                office=office,
-                applicant=dict(data["applicant"]),
-                fields={
-                    "service": data["service"],
-                    "passport_type": data["passport_type"],
-                    "application_type": data["application_type"],
-                    "appointment_date": data.get("appointment_date"),
-                },
-                language=_language(request),
-            )
-        except intake.KeyReused as exc:
-            raise ApiError("idempotency_key_reused",
-                           _("This Idempotency-Key was used with a different body."), 422) from exc
-        except intake.KeyInFlight as exc:
-            raise ApiError("idempotency_key_in_flight",
-                           _("A request with this Idempotency-Key is still being processed."),
-                           409) from exc
-        except intake.ActiveApplicationExists as exc:
-            raise ApiError("active_application_exists",
-                           _("There is already an application in progress for this NIK."),
-                           409) from exc
-        # The stored bytes are returned as they are, so a replay is byte-identical.
-        response = HttpResponse(result.body, status=result.status_code,
-                                content_type="application/json")
-        response["Cache-Control"] = "no-store"  # it carries the access code
-        if result.replayed:
-            response["Idempotent-Replayed"] = "true"
-        return response
+        return submit_response(request)
 
     @extend_schema(
         operation_id="applications_list",
@@ -272,13 +313,6 @@ class RejectView(_StaffAction):
         form.is_valid(raise_exception=True)
         reason = form.validated_data["reason"]
         return self._act(request, reference, lambda a: a.reject(by=request.user, reason=reason))
-
-
-class CollectView(_StaffAction):
-    @extend_schema(operation_id="applications_collect", request=None,
-                   responses={200: s.ApplicationOutput})
-    def post(self, request: Request, reference: str) -> Response:
-        return self._act(request, reference, lambda a: a.collect(by=request.user))
 
 
 class ResubmitView(_StaffAction):

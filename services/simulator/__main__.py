@@ -78,7 +78,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(message)s")
-    simulator = Simulator(db_path=args.db, secrets=args.secret, step_seconds=args.step_seconds)
+    simulator = Simulator(
+        db_path=args.db, secrets=args.secret, step_seconds=args.step_seconds,
+        # Billing (mounted at /billing) checks its own secret when given one, else central's.
+        billing_secrets=os.environ.get("BILLING_SECRET", "").split(),
+    )
     server = SimulatorServer((args.host, args.port), simulator)
     host, port = server.server_address[:2]
     simulator.start()

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from services.signing import SignatureError, verify
+from services.simulator import billing
 from services.simulator.config import Cut, Link, SimulatorConfig, TokenBucket
 from services.simulator.progression import CallbackSender, Stepper
 from services.simulator.store import Intake, Store
@@ -74,7 +75,8 @@ class Simulator:
     """Everything behind the HTTP surface: config, store, counters and background threads."""
 
     def __init__(
-        self, *, db_path: str | Path, secrets: Sequence[str], step_seconds: float = 1.0
+        self, *, db_path: str | Path, secrets: Sequence[str], step_seconds: float = 1.0,
+        billing_secrets: Sequence[str] = (),
     ) -> None:
         if not secrets:
             raise ValueError("the simulator needs at least one webhook secret")
@@ -86,6 +88,7 @@ class Simulator:
         self._bucket = TokenBucket(None)
         self.link = Link()
         self._reset_counters()
+        self.billing = billing.BillingDesk(db_path, billing_secrets or self.secrets)
         self.sender = CallbackSender(self.store, self.secrets[0])
         self.stepper = Stepper(self.store, self.config, self.sender.wake)
 
@@ -108,6 +111,7 @@ class Simulator:
         self.stepper.join(timeout=2)
         self.sender.join(timeout=2)
         self.store.close()
+        self.billing.close()
 
     # -- config and counters ------------------------------------------------------------
 
@@ -133,6 +137,7 @@ class Simulator:
             self._reset_counters()
         self.link.reset()
         self.store.reset()
+        self.billing.reset()
 
     def take_tokens(self, wanted: int) -> tuple[int, float]:
         with self._lock:
@@ -266,6 +271,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._control(method, url.path, body)
             elif url.path.startswith("/v1/"):
                 self._v1(method, url.path, url.query, body)
+            elif url.path.startswith(billing.PREFIX + "/"):
+                billing.serve(self, method, url.path, body)
             else:
                 self._send(404, {"error": "not_found"})
         except Reply as reply:
@@ -510,6 +517,8 @@ class Handler(BaseHTTPRequestHandler):
         # Unsigned by design (tests and demos drive it), so only reachable from this host.
         if not ipaddress.ip_address(self.client_address[0]).is_loopback:
             raise Reply(403, {"error": "forbidden", "detail": "control is loopback only"})
+        if path.startswith(billing.CONTROL):
+            return billing.control(self, method, path, body)
         sim = self.sim
         if path == "/_control" and method == "GET":
             self._send(200, sim.config().as_json())

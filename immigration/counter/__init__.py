@@ -1,0 +1,1 @@
+"""The counter's day: quota slots, queue numbers, walk-ins, verification, fees and pickup."""

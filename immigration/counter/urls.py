@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from immigration.counter import api
+
+urlpatterns = [
+    path("offices/<str:code>/slots", api.SlotCalendarView.as_view(), name="counter-calendar"),
+    path("offices/<str:code>/slots/<str:date>", api.SlotDayView.as_view(),
+         name="counter-slot-day"),
+    path("offices/<str:code>/slots/<str:date>/<str:slot>/<str:lane>",
+         api.SlotCapacityView.as_view(), name="counter-slot-capacity"),
+    path("offices/<str:code>/schedule", api.ScheduleView.as_view(), name="counter-schedule"),
+    path("offices/<str:code>/closed-days", api.ClosedDaysView.as_view(),
+         name="counter-closed-days"),
+    path("offices/<str:code>/closed-days/<str:date>", api.ClosedDayView.as_view(),
+         name="counter-closed-day"),
+    path("offices/<str:code>/arrivals", api.ArrivalsView.as_view(), name="counter-arrivals"),
+    path("offices/<str:code>/tickets", api.TicketsView.as_view(), name="counter-tickets"),
+    path("offices/<str:code>/tickets/<int:ticket_id>/recall",
+         api.TicketActionView.as_view(action="recall"), name="counter-ticket-recall"),
+    path("offices/<str:code>/tickets/<int:ticket_id>/done",
+         api.TicketActionView.as_view(action="served"), name="counter-ticket-done"),
+    path("offices/<str:code>/tickets/<int:ticket_id>/no-show",
+         api.TicketActionView.as_view(action="no_show"), name="counter-ticket-no-show"),
+    path("offices/<str:code>/counters/<str:counter>/call-next", api.CallNextView.as_view(),
+         name="counter-call-next"),
+    path("offices/<str:code>/display", api.DisplayView.as_view(), name="counter-display"),
+    path("offices/<str:code>/signoffs", api.SignOffListView.as_view(), name="counter-signoffs"),
+    path("offices/<str:code>/cash-report", api.CashReportView.as_view(),
+         name="counter-cash-report"),
+    path("walk-ins", api.WalkInsView.as_view(), name="counter-walk-ins"),
+    path("tariffs", api.TariffsView.as_view(), name="counter-tariffs"),
+    path("applications/<str:reference>/appointment", api.AppointmentView.as_view(),
+         name="counter-appointment"),
+    path("applications/<str:reference>/interview", api.InterviewView.as_view(),
+         name="counter-interview"),
+    path("applications/<str:reference>/signoff", api.SignOffView.as_view(),
+         name="counter-signoff"),
+    path("applications/<str:reference>/counter", api.CounterRecordView.as_view(),
+         name="counter-record"),
+    path("applications/<str:reference>/payments", api.PaymentsView.as_view(),
+         name="counter-payments"),
+    path("applications/<str:reference>/pickup", api.PickupView.as_view(), name="counter-pickup"),
+    path("applications/<str:reference>/cancel", api.CancelView.as_view(), name="counter-cancel"),
+]
