@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from frontend import views
+from frontend import counter_views, views
 
 urlpatterns = [
     # Ours first: it fills the shell list into the worker (django-pwa serves the file raw).
@@ -20,5 +20,10 @@ urlpatterns = [
          name="staff-logout"),
     path("staff/", views.staff_queue, name="staff-queue"),
     path("staff/applications", views.staff_applications, name="staff-applications"),
+    path("staff/counter", counter_views.counter_desk, name="staff-counter"),
+    path("staff/desk", counter_views.verification_desk, name="staff-desk"),
+    path("staff/walk-in", counter_views.walk_in, name="staff-walkin"),
+    path("staff/office", counter_views.office_day, name="staff-office"),
+    path("display/<str:code>", counter_views.waiting_room, name="display"),
     path("", include("pwa.urls")),
 ]

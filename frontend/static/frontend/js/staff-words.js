@@ -2,7 +2,9 @@
 // (i18n.js). Kept apart so applicants' phones never download or cache them.
 export const WORDS = {
   id: {
-    "staff.nav.queue": "Antrean", "staff.nav.applications": "Permohonan", "staff.logout": "Keluar",
+    "staff.nav.queue": "Antrean", "staff.nav.applications": "Permohonan",
+    "staff.nav.counter": "Loket", "staff.nav.desk": "Verifikasi", "staff.nav.walkin": "Tanpa ponsel",
+    "staff.nav.office": "Hari kantor", "staff.logout": "Keluar",
     "staff.login.title": "Masuk petugas", "staff.login.username": "Nama pengguna",
     "staff.login.password": "Kata sandi", "staff.login.submit": "Masuk",
     "staff.login.wrong": "Nama pengguna atau kata sandi salah.",
@@ -38,7 +40,9 @@ export const WORDS = {
     "staff.err.generic": "Permintaan ditolak ({status}).",
   },
   en: {
-    "staff.nav.queue": "Queue", "staff.nav.applications": "Applications", "staff.logout": "Log out",
+    "staff.nav.queue": "Queue", "staff.nav.applications": "Applications",
+    "staff.nav.counter": "Counter", "staff.nav.desk": "Verification", "staff.nav.walkin": "Walk-in",
+    "staff.nav.office": "Office day", "staff.logout": "Log out",
     "staff.login.title": "Staff login", "staff.login.username": "Username",
     "staff.login.password": "Password", "staff.login.submit": "Log in",
     "staff.login.wrong": "Wrong username or password.",
