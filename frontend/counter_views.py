@@ -18,11 +18,11 @@ from immigration.models import Office
 
 
 def _office(request: HttpRequest) -> Office:
-    return request.user.membership.office  # type: ignore[union-attr, no-any-return]
+    return request.user.membership.office  # type: ignore[union-attr]
 
 
 def _is_supervisor(request: HttpRequest) -> bool:
-    return Group.objects.filter(name="supervisor", user=request.user).exists()
+    return Group.objects.filter(name="supervisor", user=request.user.pk).exists()
 
 
 def _staff_page(request: HttpRequest, template: str, page: str) -> HttpResponse:
