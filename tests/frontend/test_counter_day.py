@@ -89,7 +89,7 @@ def staff_submit(user: User, **overrides: Any) -> dict[str, Any]:
 
 def test_check_in_by_qr_and_by_typing_then_the_display_calls_the_numbers(
         counter_screen: BrowserContext, tv: BrowserContext, bambang: User) -> None:
-    siti = staff_submit(bambang, applicant={"sex": "F", "full_name": "Siti Aminah"})
+    siti = staff_submit(bambang, applicant={"sex": "F", "full_name": "Siti Aminah", "date_of_birth": "1990-05-12"})
     budi = staff_submit(bambang, applicant={"sex": "M", "full_name": "Budi Santoso"})
 
     display = tv.new_page()
@@ -151,3 +151,177 @@ def test_check_in_by_qr_and_by_typing_then_the_display_calls_the_numbers(
     stored = page.evaluate("JSON.stringify(localStorage)")
     assert re.search(r"counter-name", stored) and "Siti" not in stored
     assert PassportApplication.objects.filter(tickets__isnull=False).distinct().count() == 2
+
+
+@pytest.fixture
+def wati(nunukan: Office) -> User:
+    """Wati, NNK counter supervisor (group `supervisor`): the second pair of eyes."""
+    from django.contrib.auth.models import Group
+
+    from immigration.models import StaffMembership
+
+    user = User.objects.create_user(username="wati", password="not-used")
+    for name in ("counter", "supervisor"):
+        user.groups.add(Group.objects.get_or_create(name=name)[0])
+    StaffMembership.objects.create(user=user, office=nunukan)
+    return user
+
+
+@pytest.fixture
+def billing_wired(wired: Any, settings: Any) -> Any:
+    """Billing is the simulator's second upstream (same process, its own knobs)."""
+    from services.simulator.billing import BillingControl
+
+    settings.BILLING_URL = f"{wired.base_url}/billing"
+    settings.BILLING_SECRET = wired.secret
+    settings.BILLING_TIMEOUT = 2.0
+    _close_billing_client()
+    control = BillingControl(wired.base_url)
+    control.reset()
+    yield control
+    control.configure(mode="up")
+    control.close()
+    _close_billing_client()
+
+
+def _close_billing_client() -> None:
+    from immigration.counter.billing import billing_client
+
+    if billing_client.cache_info().currsize:
+        billing_client().close()
+    billing_client.cache_clear()
+
+
+def desk_section(page: Page, name: str) -> Any:
+    return page.locator(f"#{name}")
+
+
+def test_a_whole_counter_day_through_a_central_and_billing_outage(
+        counter_screen: BrowserContext, tv: BrowserContext, wired: Any, billing_wired: Any,
+        bambang: User, wati: User) -> None:
+    from immigration.counter.models import CounterSettings
+    from queueing import deliver
+    from tests.fixtures.central import wait_until
+    from tests.fixtures.dossier import complete_dossier
+
+    nnk = CounterSettings.for_office("NNK")
+    nnk.requires_signoff = True  # this office wants a second pair of eyes
+    nnk.save()
+    wired.control.configure(mode="down")  # central printing is dark all morning
+    billing_wired.configure(mode="down")  # and so is billing
+
+    # Siti booked a slot from her phone (the first free one the calendar offers).
+    calendar = client_for(None).get("/api/v1/offices/NNK/slots").json()
+    day = next(d for d in calendar["days"] if not d["closed"] and any(s["free"] for s in d["slots"]))
+    slot = next(s["slot"] for s in day["slots"] if s["free"])
+    response = client_for(None).post("/api/v1/applications", {
+        **application_payload(applicant={"sex": "F", "full_name": "Siti Aminah", "date_of_birth": "1990-05-12"}),
+        "appointment": {"date": day["date"], "slot": slot}},
+        format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    assert response.status_code == 201, response.content
+    siti = response.json()
+    assert siti["appointment"]["status"] == "confirmed"
+    reference = siti["reference"]
+    nik = PassportApplication.objects.get(reference=reference).applicant_data()["nik"]
+
+    display = tv.new_page()
+    display.goto("/display/NNK")
+
+    # Bambang checks her in by scanning the receipt's QR and calls her to counter 2.
+    page = counter_screen.new_page()
+    page.on("console", lambda m: print("CONSOLE", m.text))
+    page.on("pageerror", lambda e: print("PAGEERROR", e))
+    staff_login(page, bambang)
+    page.goto("/staff/counter")
+    page.set_input_files("#scan-file", {"name": "qr.png", "mimeType": "image/png",
+                                        "buffer": qr_picture(page, reference)})
+    expect(page.locator("#ticket-number")).to_have_text("A-001")
+    expect(page.locator("#ticket")).to_contain_text(f"Jadwal: {day['date']} {slot}")
+    page.fill("#counter-name", "2")
+    page.click("#call-next")
+    expect(display.locator("#now-number")).to_have_text("A-001")
+    expect(display.locator("#now-counter")).to_have_text("2")
+
+    # At the desk: documents (checked through the dossier's own domain functions), the
+    # interview, then the fee paid in cash with a manual receipt number (billing is down).
+    complete_dossier(PassportApplication.objects.get(reference=reference), bambang)
+    page.click(f"#serving a:has-text('{reference}')")
+    expect(page.locator("#summary-ref")).to_have_text(reference)
+    expect(page.locator("#summary-name")).to_have_text("Siti Aminah")
+    expect(page.locator("#blockers li[data-code=interview_missing]")).to_be_visible()
+    page.click("#approve button[type=submit]")  # refused: the blockers are read out
+    expect(page.locator("#approve [data-form-err]")).not_to_be_empty()
+
+    page.fill("#interview-note", "Siti akan berkunjung ke keluarga di Tawau; dokumen lengkap.")
+    page.click("#interview button[type=submit]")
+    expect(page.locator("#interview-originals-err")).not_to_be_empty()
+    page.check("#interview-originals")
+    page.click("#interview button[type=submit]")
+    expect(page.locator("#interview-last")).to_contain_text("bambang")
+
+    expect(page.locator("#fee-total")).to_contain_text("650.000")
+    page.check("#payment input[name=proof][value=receipt_no]")
+    page.fill("#pay-receipt", "NNK/2026/000123")
+    page.click("#payment button[type=submit]")
+    expect(page.locator("#paid")).to_contain_text("NNK/2026/000123")
+    expect(page.locator("#billing-state")).to_have_attribute("data-state", "pending")
+    expect(page.locator("#blockers li[data-code=signoff_missing]")).to_be_visible()
+    expect(page.locator("#signoff form")).to_have_count(0)  # Bambang is no supervisor
+
+    # Wati, supervisor, signs off from her own browser, then approves: central is still down.
+    boss = counter_screen.browser.new_context(viewport=COUNTER_SCREEN,
+                                              base_url=page.url.split("/staff")[0])
+    wpage = boss.new_page()
+    staff_login(wpage, wati)
+    wpage.goto(f"/staff/desk#{reference}")
+    wpage.click("#signoff button[type=submit]")
+    expect(wpage.locator("#signoffs")).to_contain_text("wati")
+    wpage.click("#approve button[type=submit]")
+    expect(wpage.locator("#summary-status")).to_have_attribute("data-status",
+                                                               "queued_for_printing")
+    boss.close()
+
+    # Central and billing come back; the outbox delivers the print job and the payment.
+    wired.control.configure(mode="up")
+    billing_wired.configure(mode="up")
+    wait_until(lambda: deliver.drain(budget_seconds=5) is not None and
+               PassportApplication.objects.get(reference=reference).status != "queued_for_printing",
+               timeout=30)
+    for _ in range(3):
+        wired.control.advance()
+    wait_until(lambda: PassportApplication.objects.get(reference=reference).status
+               == "ready_for_pickup", timeout=20)
+    wait_until(lambda: deliver.drain(budget_seconds=5) is not None and
+               billing_wired.stats().get("payments", 0) >= 1, timeout=30)
+
+    # Pickup: a new number for pickup, the receipt scanned at the desk, the NIK typed from the
+    # KTP (a wrong one is refused and nothing recorded), handed to Siti herself.
+    page.goto("/staff/counter")  # counter 2 is still serving her verification: done
+    expect(page.locator("#serving-number")).to_have_text("A-001")
+    page.click("#serving button[data-act=done]")
+    expect(page.locator("#serving")).to_contain_text("Selesai")
+    page.fill("#checkin-reference", reference)
+    page.click("#checkin button[type=submit]")
+    expect(page.locator("#ticket")).to_contain_text("Pengambilan paspor")
+    page.goto("/staff/desk")
+    page.set_input_files("#scan-file", {"name": "qr.png", "mimeType": "image/png",
+                                        "buffer": qr_picture(page, reference)})
+    expect(page.locator("#pickup-qr")).to_have_class("ok")
+    expect(page.locator("#billing-state")).to_have_attribute("data-state", "recorded")
+    wrong = ("1" if nik[-1] != "1" else "2")
+    page.fill("#pickup-nik", nik[:-1] + wrong)
+    page.click("#pickup button[type=submit]")
+    expect(page.locator("#pickup [data-form-err]")).not_to_be_empty()
+    expect(page.locator("#pickup-nik")).to_have_value("")
+    page.fill("#pickup-nik", nik)
+    page.click("#pickup button[type=submit]")
+    expect(page.locator("#handover")).to_contain_text("bambang")
+    assert PassportApplication.objects.get(reference=reference).status == "collected"
+    assert wired.control.stats()["print_counts"] == {f"{reference}:v1": 1}
+
+    # The day's cash adds up, and its CSV names no one.
+    with page.expect_download() as download:
+        page.goto("/staff/office")
+        page.click("#cash-csv")
+    csv_text = open(download.value.path(), encoding="utf-8").read()
+    assert reference in csv_text and "650000" in csv_text and "Siti" not in csv_text

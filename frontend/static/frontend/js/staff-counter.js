@@ -160,6 +160,12 @@ async function loadTickets() {
     <td>${esc(stateName(k.state))}</td><td>${esc(k.counter || "–")}</td></tr>`).join("") ||
     `<tr><td colspan="4">${esc(t("c.tickets.empty"))}</td></tr>`;
   document.getElementById("waiting").textContent = t("c.waiting", waiting);
+  // After a reload the counter still knows whom it is serving (the server does).
+  const mine = tickets.filter((k) => k.state === "called" && k.counter === counterInput.value.trim()).at(-1);
+  if (!serving && mine) {
+    serving = mine;
+    showServing();
+  }
   document.getElementById("waiting").dataset.total = String(Object.values(waiting).reduce((a, b) => a + b, 0));
 }
 
