@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 
 from immigration import printing
 from immigration.counter import billing
+from immigration.counter.fees import tariffs_seed
 from immigration.models import Office, StaffMembership
 from immigration.nik import make_nik
 
@@ -44,6 +45,7 @@ def nunukan(db: Any) -> Office:
     office, _ = Office.objects.get_or_create(
         code="NNK", defaults={"name": "Kantor Imigrasi Kelas II TPI Nunukan"}
     )
+    tariffs_seed()  # a transactional test's flush drops what the migration seeded
     return office
 
 
