@@ -46,7 +46,7 @@ def test_status_shows_counts_by_state_and_priority(wired, submit, bambang_api):
 def test_drain_delivers_everything_in_the_foreground(wired, submit, bambang_api):
     refs = _approve_some(submit, bambang_api, 5)
     out = _run("drain", "--max-seconds", "30")
-    assert "delivered 5" in out
+    assert "delivered 10" in out  # 5 print jobs and their 5 fee payments to billing
     assert "still waiting: 0" in out
     assert set(PassportApplication.objects.filter(reference__in=refs)
                .values_list("status", flat=True)) == {"sent_to_central"}
