@@ -49,7 +49,7 @@ def test_walk_ins_keep_the_rules(bambang_api, schedule):
     assert no_key.status_code == 400
     bad, _ = _walk_in(bambang_api, applicant={"nik": "123"})  # NIK rules apply as on phones
     assert bad.status_code == 400 and "applicant.nik" in bad.json()["fields"]
-    first, body = _walk_in(bambang_api)
+    _first, body = _walk_in(bambang_api)
     same_nik = bambang_api.post("/api/v1/walk-ins", body, format="json",
                                 HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
     assert (same_nik.status_code, same_nik.json()["error"]) == (409, "active_application_exists")
