@@ -203,7 +203,7 @@ WEBHOOK_TOLERANCE_SECONDS = 300
 # --- Billing (PNBP payments upstream) ---------------------------------------------------------
 # Its own upstream with its own breaker: billing down never holds up printing, and the reverse.
 # The simulator serves it next to central printing by default (same host, own fault knobs).
-BILLING_URL = envstr("BILLING_URL", "http://127.0.0.1:8765")
+BILLING_URL = envstr("BILLING_URL", "http://127.0.0.1:8765/billing")
 BILLING_TIMEOUT = envfloat("BILLING_TIMEOUT", 10.0, minimum=0.1)
 
 # --- Approval -------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from immigration import printing
+from immigration.counter import billing
+from immigration.counter.fees import tariffs_seed
 from immigration.models import Office, StaffMembership
 from immigration.nik import make_nik
 
@@ -43,6 +45,7 @@ def nunukan(db: Any) -> Office:
     office, _ = Office.objects.get_or_create(
         code="NNK", defaults={"name": "Kantor Imigrasi Kelas II TPI Nunukan"}
     )
+    tariffs_seed()  # a transactional test's flush drops what the migration seeded
     return office
 
 
@@ -160,6 +163,10 @@ def wired(central: Any, live_server: Any, settings: Any) -> Any:
     settings.CENTRAL_PRINTING_SECRET = central.secret
     settings.CENTRAL_PRINTING_TIMEOUT = 2.0
     settings.OFFICE_PUBLIC_URL = live_server.url
+    # Billing (payments recorded when approving) is the simulator's own billing upstream.
+    settings.BILLING_URL = f"{central.base_url}/billing"
+    settings.BILLING_SECRET = central.secret
+    settings.BILLING_TIMEOUT = 2.0
     settings.QUEUEING = {
         **settings.QUEUEING,
         "BACKOFF_BASE_SECONDS": 0.05,
@@ -176,3 +183,6 @@ def _reset_client() -> None:
     if printing.central_client.cache_info().currsize:
         printing.central_client().close()
     printing.central_client.cache_clear()
+    if billing.billing_client.cache_info().currsize:
+        billing.billing_client().close()
+    billing.billing_client.cache_clear()

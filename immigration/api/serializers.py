@@ -182,5 +182,6 @@ class ApplicationOutput(serializers.Serializer):  # type: ignore[type-arg]
     timeline = TimelineEntry(many=True)
     queue = QueueInfo(allow_null=True)
     dossier = serializers.DictField(help_text="required, files, missing (see dossier app)")
+    appointment = serializers.DictField(required=False)  # the counter's quota slot
     applicant = serializers.DictField(required=False, help_text="staff only")
     data_version = serializers.IntegerField(required=False, help_text="staff only")

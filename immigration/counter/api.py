@@ -15,6 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -635,24 +636,35 @@ class PaymentsView(APIView):
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
+class CSVRenderer(BaseRenderer):
+    """Lets `?format=csv` (or `Accept: text/csv`) pick the CSV download."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None,
+               renderer_context: Any = None) -> bytes:
+        return data.encode("utf-8") if isinstance(data, str) else b""
+
+
 class CashReportView(APIView):
     permission_classes = [IsCounterStaff]
+    renderer_classes = [JSONRenderer, CSVRenderer]
 
     @extend_schema(operation_id="counter_cash_report", responses={200: OpenApiTypes.OBJECT})
-    def get(self, request: Request, code: str) -> HttpResponse:
+    def get(self, request: Request, code: str, format: str | None = None) -> Response:
         office = _own_office(request, code)
         cs = CounterSettings.for_office(office)
         day_text = request.query_params.get("date")
         day = _date(day_text) if day_text else cs.today()
         report = fees.cash_report(office=office, day=day,
                                   clerk=request.query_params.get("clerk") or None)
-        if request.query_params.get("format") == "csv":
-            response = HttpResponse(fees.cash_report_csv(report, zone=cs.zone),
-                                    content_type="text/csv; charset=utf-8")
+        if request.accepted_renderer.format == "csv":
+            response = Response(fees.cash_report_csv(report, zone=cs.zone))
             response["Content-Disposition"] = (
                 f'attachment; filename="kas-{office.code}-{day.isoformat()}.csv"')
-            response["Cache-Control"] = "no-store"
-            return response
+            return _no_store(response)
         return _no_store(Response(report))
 
 

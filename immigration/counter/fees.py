@@ -32,6 +32,23 @@ from queueing.outbox import enqueue
 
 PAYMENT_TOPIC = "billing.payment"
 LEGAL_BASIS = "PP 28/2019"
+# The published amounts (PP 28/2019, Lampiran; see migrations/0002_seed.py for the citation):
+# (code, label, rupiah, passport type, service). The migration seeds its own frozen copy.
+PUBLISHED_TARIFFS = [
+    ("passport_ordinary_48", "Paspor biasa 48 halaman", 350_000, "ordinary", ""),
+    ("passport_electronic_48", "Paspor elektronik 48 halaman", 650_000, "electronic", ""),
+    ("express_same_day", "Layanan percepatan paspor selesai pada hari yang sama", 1_000_000, "",
+     "express"),
+]
+
+
+def tariffs_seed() -> None:
+    """Put the published tariffs in place where missing (test databases flushed between
+    tests lose what the migration seeded)."""
+    for code, label, amount, passport_type, service in PUBLISHED_TARIFFS:
+        Tariff.objects.get_or_create(code=code, defaults={
+            "label": label, "amount": amount, "passport_type": passport_type,
+            "service": service, "legal_basis": f"{LEGAL_BASIS}, Lampiran"})
 
 
 class PaymentRefused(Exception):

@@ -44,7 +44,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS payments (
     key TEXT PRIMARY KEY, payment_id TEXT NOT NULL, body_hash TEXT NOT NULL,
     office TEXT NOT NULL, reference TEXT NOT NULL, amount INTEGER NOT NULL,
-    recorded INTEGER NOT NULL DEFAULT 1, created_at REAL NOT NULL
+    created_at REAL NOT NULL
 );
 """
 
@@ -112,10 +112,13 @@ class BillingDesk:
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            rows = self._db.execute("SELECT key, recorded FROM payments").fetchall()
+            count = self._db.execute("SELECT count(*) FROM payments").fetchone()[0]
+            # One application's fee recorded under two keys would be money counted twice.
+            twice = self._db.execute("SELECT reference FROM payments GROUP BY reference"
+                                     " HAVING count(*) > 1").fetchall()
             return {
-                "payments": len(rows),
-                "recorded_twice": sorted(key for key, recorded in rows if recorded > 1),
+                "payments": count,
+                "recorded_twice": sorted(row[0] for row in twice),
                 "calls": self._calls,
                 "calls_while_down": self._calls_while_down,
             }

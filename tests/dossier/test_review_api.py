@@ -92,8 +92,9 @@ def test_dewi_cannot_review_a_nunukan_file(
 
 
 def test_approval_waits_for_a_complete_checked_dossier(
-    api: APIClient, siti_application: Submitted, bambang: User,
+    api: APIClient, siti_application: Submitted, bambang: User, settings: Any,
 ) -> None:
+    settings.APPROVAL_CHECKS = "dossier"  # the dossier's check alone (fees etc.: tests/counter)
     staff = client_for(bambang)
     ref = siti_application.reference
     approve = f"/api/v1/applications/{ref}/approve"

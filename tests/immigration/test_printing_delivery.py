@@ -49,7 +49,11 @@ def test_approved_application_is_printed_once_and_reaches_pickup(wired, submit, 
     assert events == ["received", "queued_for_printing", "sent_to_central", "printing",
                       "printed", "ready_for_pickup"]
     assert wired.control.stats()["print_counts"] == {f"{reference}:v1": 1}
-    assert bambang_api.post(f"/api/v1/applications/{reference}/collect").status_code == 200
+    nik = PassportApplication.objects.get(reference=reference).nik
+    handover = {"nik": nik, "recipient": "applicant"}
+    response = bambang_api.post(f"/api/v1/applications/{reference}/collect", handover,
+                                format="json")
+    assert response.status_code == 200
 
 
 def test_print_job_sent_to_central_carries_the_applicant_data(wired, submit, bambang_api):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from immigration.models import PassportApplication
+from immigration.models import PRINT_JOB_TOPIC, PassportApplication
 from queueing.models import OutboxMessage
 from tests.conftest import application_payload, client_for
 from tests.fixtures.approvable import make_approvable
@@ -27,7 +27,7 @@ def test_approve_queues_the_print_job_in_the_same_transaction(bambang_api, bamba
     response = _post(bambang_api, received["reference"], "approve")
     assert response.status_code == 200
     assert response.json()["status"] == "queued_for_printing"
-    message = OutboxMessage.objects.get()
+    message = OutboxMessage.objects.get(topic=PRINT_JOB_TOPIC)
     application = PassportApplication.objects.get(reference=received["reference"])
     assert message.key == f"{received['reference']}:v1"
     assert message.payload == {"application_id": application.pk, "data_version": 1}
@@ -39,7 +39,7 @@ def test_approve_twice_is_a_no_op(bambang_api, bambang, received):
     _post(bambang_api, received["reference"], "approve")
     again = _post(bambang_api, received["reference"], "approve")
     assert again.status_code == 200
-    assert OutboxMessage.objects.count() == 1
+    assert OutboxMessage.objects.filter(topic=PRINT_JOB_TOPIC).count() == 1
     application = PassportApplication.objects.get(reference=received["reference"])
     assert application.events.filter(to_status="queued_for_printing").count() == 1
 
@@ -48,7 +48,7 @@ def test_express_jobs_get_priority(bambang_api, bambang, submit):
     reference = submit(application_payload(service="express")).json()["reference"]
     make_approvable(reference, bambang)
     _post(bambang_api, reference, "approve")
-    assert OutboxMessage.objects.get().priority == 1
+    assert OutboxMessage.objects.get(topic=PRINT_JOB_TOPIC).priority == 1
 
 
 def test_reject_needs_a_reason_and_records_it(bambang_api, received, api):
@@ -63,7 +63,9 @@ def test_reject_needs_a_reason_and_records_it(bambang_api, received, api):
 
 @pytest.mark.parametrize("action", ["collect", "resubmit"])
 def test_illegal_transitions_are_409(bambang_api, received, action):
-    response = _post(bambang_api, received["reference"], action)
+    nik = PassportApplication.objects.get().nik
+    body = {"nik": nik, "recipient": "applicant"} if action == "collect" else None
+    response = _post(bambang_api, received["reference"], action, body)
     assert response.status_code == 409
     assert response.json()["error"] == "illegal_transition"
     assert PassportApplication.objects.get().status == "received"
@@ -73,7 +75,7 @@ def test_cannot_approve_a_rejected_application(bambang_api, received):
     _post(bambang_api, received["reference"], "reject", {"reason": "duplikat"})
     response = _post(bambang_api, received["reference"], "approve")
     assert response.status_code == 409
-    assert OutboxMessage.objects.count() == 0
+    assert OutboxMessage.objects.filter(topic=PRINT_JOB_TOPIC).count() == 0
 
 
 def test_applicants_cannot_use_staff_endpoints(api, received):
@@ -95,7 +97,7 @@ def test_logged_in_non_staff_are_refused(joko, received):
 def test_staff_of_another_office_cannot_act(dewi, received):
     response = _post(client_for(dewi), received["reference"], "approve")
     assert response.status_code == 404
-    assert OutboxMessage.objects.count() == 0
+    assert OutboxMessage.objects.filter(topic=PRINT_JOB_TOPIC).count() == 0
 
 
 def test_list_filters_by_status_service_and_nik(bambang_api, submit, siti, dewi, tanjung_perak):
@@ -157,7 +159,7 @@ def test_approve_succeeds_while_redis_is_down_and_the_sweep_finds_the_job(
         redis_state.reset()
         outbox._quiet_until = 0.0
     assert response.status_code == 200
-    assert OutboxMessage.objects.get().status == "pending"
+    assert OutboxMessage.objects.get(topic=PRINT_JOB_TOPIC).status == "pending"
     from queueing.deliver import has_due_work
 
     assert has_due_work()  # what the beat sweep checks, from the database alone
@@ -179,7 +181,7 @@ def test_approve_cannot_bypass_resubmit_for_needs_attention(bambang_api, bambang
     _needs_attention(received["reference"])
     response = _post(bambang_api, received["reference"], "approve")
     assert response.status_code == 409
-    assert OutboxMessage.objects.count() == 1
+    assert OutboxMessage.objects.filter(topic=PRINT_JOB_TOPIC).count() == 1
     assert PassportApplication.objects.get().status == "needs_attention"
 
 

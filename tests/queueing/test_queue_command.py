@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from immigration.models import PassportApplication
+from immigration.models import PRINT_JOB_TOPIC, PassportApplication
 from queueing.models import OutboxMessage
 from tests.conftest import application_payload
 from tests.fixtures.approvable import make_approvable
@@ -36,8 +36,9 @@ def test_status_shows_counts_by_state_and_priority(wired, submit, bambang_api):
     _approve_some(submit, bambang_api, 2)
     _approve_some(submit, bambang_api, 1, service="express")
     out = _run("status")
-    assert "pending    3" in out
-    assert "priority 1: 1" in out and "priority 0: 2" in out
+    # Three print jobs and the three fees paid before approval (topic billing.payment).
+    assert "pending    6" in out
+    assert "priority 1: 2" in out and "priority 0: 4" in out
     assert "breaker central_printing: closed" in out
     assert "oldest waiting" in out
 
@@ -45,7 +46,7 @@ def test_status_shows_counts_by_state_and_priority(wired, submit, bambang_api):
 def test_drain_delivers_everything_in_the_foreground(wired, submit, bambang_api):
     refs = _approve_some(submit, bambang_api, 5)
     out = _run("drain", "--max-seconds", "30")
-    assert "delivered 5" in out
+    assert "delivered 10" in out  # 5 print jobs and their 5 fee payments to billing
     assert "still waiting: 0" in out
     assert set(PassportApplication.objects.filter(reference__in=refs)
                .values_list("status", flat=True)) == {"sent_to_central"}
@@ -55,7 +56,7 @@ def test_retry_dead_requeues_dead_letters(wired, submit, bambang_api):
     (ref,) = _approve_some(submit, bambang_api, 1)
     wired.control.configure(refuse_references=[ref])
     _run("drain", "--max-seconds", "10")
-    assert OutboxMessage.objects.get().status == "dead"
+    assert OutboxMessage.objects.get(topic=PRINT_JOB_TOPIC).status == "dead"
     wired.control.configure(refuse_references=[])
     assert "requeued 1 dead letter(s)" in _run("retry-dead")
     _run("drain", "--max-seconds", "10")

@@ -18,6 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="petugas")
         parser.add_argument("--password", default="petugas-demo")
         parser.add_argument("--office", default="NNK")
+        parser.add_argument("--supervisor", action="store_true",
+                            help="also in group `supervisor` (signs off, edits the schedule)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         office = Office.objects.get(code=options["office"])
@@ -26,6 +28,8 @@ class Command(BaseCommand):
         user.is_staff = True  # may use the admin console for its own office's work
         user.save()
         user.groups.add(Group.objects.get_or_create(name="counter")[0])
+        if options["supervisor"]:
+            user.groups.add(Group.objects.get_or_create(name="supervisor")[0])
         StaffMembership.objects.update_or_create(user=user, defaults={"office": office})
         token, _ = Token.objects.get_or_create(user=user)
         self.stdout.write(
