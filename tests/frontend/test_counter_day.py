@@ -325,7 +325,6 @@ def test_a_whole_counter_day_through_a_central_and_billing_outage(
     href = page.locator("#cash-csv").get_attribute("href")
     assert href and "format=csv" in href
     csv = page.request.get(href)  # the clerk's session, as the link's download would use
-    print("CSV", csv.status, csv.headers, csv.text()[:300])
     assert csv.headers["content-disposition"].startswith('attachment; filename="kas-NNK-')
     csv_text = csv.text()
     assert reference in csv_text and "650000" in csv_text and "Siti" not in csv_text
