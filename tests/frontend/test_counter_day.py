@@ -328,3 +328,69 @@ def test_a_whole_counter_day_through_a_central_and_billing_outage(
     assert csv.headers["content-disposition"].startswith('attachment; filename="kas-NNK-')
     csv_text = csv.text()
     assert reference in csv_text and "650000" in csv_text and "Siti" not in csv_text
+
+
+def test_walk_in_receipt_is_shown_once_and_the_counter_browser_keeps_nothing(
+        counter_screen: BrowserContext, bambang: User) -> None:
+    page = counter_screen.new_page()
+    staff_login(page, bambang)
+    page.goto("/staff/walk-in")
+    person = {"nik": "6504014507850003", "full_name": "Halimah", "date_of_birth": "1985-07-05",
+              "sex": "F", "place_of_birth": "Sebatik", "mother_name": "Aisyah",
+              "address": "Jl. Tanjung No. 2, Sebatik", "phone": "0813-1111-2222"}
+    for name, value in person.items():
+        if name == "sex":
+            page.select_option("#w-sex", value)
+        else:
+            page.fill(f"#w-{name}", value)
+    page.fill("#w-nik", "6504014507850000")  # a typo: the same rule as the PWA catches it
+    page.click("#walkin button[type=submit]")
+    expect(page.locator("#w-nik-err")).not_to_be_empty()
+    page.fill("#w-nik", person["nik"])
+    page.click("#walkin button[type=submit]")
+    expect(page.locator("#walkin-reference")).to_have_text(re.compile(r"^NNK-"))
+    code = page.locator("#walkin-code").inner_text()
+    reference = page.locator("#walkin-reference").inner_text()
+    expect(page.locator("#walkin-ticket")).to_have_text("A-001")
+    expect(page.locator("#w-full_name")).to_have_value("")  # the form is emptied at once
+    assert PassportApplication.objects.get(reference=reference).events.first().user == bambang
+
+    page.click("#walkin-done")
+    expect(page.locator("#handout")).to_be_hidden()
+    assert code not in page.content()
+    kept = page.evaluate("""async () => JSON.stringify({
+        local: {...localStorage}, session: {...sessionStorage},
+        idb: indexedDB.databases ? await indexedDB.databases() : [],
+        caches: await Promise.all((await caches.keys()).map(async (n) =>
+            (await (await caches.open(n)).keys()).map((r) => r.url))),
+    })""")
+    assert code not in kept and "Halimah" not in kept and person["nik"] not in kept
+    assert "/api/" not in kept and "walk-in" not in kept
+    response = page.request.get("/staff/walk-in")
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_slot_calendar_editor_and_closed_days(counter_screen: BrowserContext,
+                                              bambang: User) -> None:
+    calendar = client_for(None).get("/api/v1/offices/NNK/slots").json()
+    day = next(d for d in calendar["days"] if not d["closed"])["date"]
+    page = counter_screen.new_page()
+    staff_login(page, bambang)
+    page.goto("/staff/office")
+    page.fill("#slot-date", day)
+    page.click("#slot-day button[type=submit]")
+    first = page.locator("input[data-lane=regular]").first
+    slot = first.get_attribute("data-slot")
+    first.fill("1")
+    first.dispatch_event("change")
+    expect(page.locator("#staff-msg")).to_contain_text(f"{slot}")
+    free = client_for(None).get(f"/api/v1/offices/NNK/slots?from={day}&days=1").json()
+    assert next(s for s in free["days"][0]["slots"] if s["slot"] == slot)["capacity"] == 1
+
+    page.fill("#close-note", "Cuti bersama")
+    page.click("#close-day button[type=submit]")
+    expect(page.locator("#day-state")).to_have_attribute("data-closed", "1")
+    free = client_for(None).get(f"/api/v1/offices/NNK/slots?from={day}&days=1").json()
+    assert free["days"][0]["closed"] is True
+    page.click("#reopen")
+    expect(page.locator("#day-state")).to_have_attribute("data-closed", "")
