@@ -394,3 +394,59 @@ def test_slot_calendar_editor_and_closed_days(counter_screen: BrowserContext,
     assert free["days"][0]["closed"] is True
     page.click("#reopen")
     expect(page.locator("#day-state")).to_have_attribute("data-closed", "")
+
+
+def test_siti_picks_a_slot_on_her_phone_sees_the_calendar_offline_and_reschedules(
+        page: Page, phone: BrowserContext) -> None:
+    from immigration.counter.models import Appointment
+    from tests.conftest import applicant
+
+    siti = applicant(sex="F", full_name="Siti Aminah", date_of_birth="1990-05-12")
+    page.select_option("#office", "NNK")
+    first = page.locator("#slot-days .slot:not(.full) input").first
+    expect(first).to_be_visible()
+    date, slot = first.get_attribute("value").split(" ")  # type: ignore[union-attr]
+    first.check()
+    expect(page.locator("#slot-chosen")).to_contain_text(slot)
+    page.click("#next")
+    page.fill("#nik", siti["nik"])
+    page.fill("#full_name", siti["full_name"])
+    page.check("input[name='applicant.sex'][value='F']")
+    page.fill("#date_of_birth", siti["date_of_birth"])
+    page.fill("#place_of_birth", siti["place_of_birth"])
+    page.fill("#mother_name", siti["mother_name"])
+    page.click("#next")
+    page.fill("#address", siti["address"])
+    page.fill("#phone", siti["phone"])
+    while page.locator("#next").get_attribute("data-i18n") != "send":
+        page.click("#next")
+    page.click("#next")
+    expect(page.locator("#outcome #reference")).to_have_text(re.compile(r"^NNK-"))
+    reference = page.locator("#outcome #reference").inner_text()
+    booked = Appointment.objects.get(application__reference=reference)
+    assert (booked.slot.date.isoformat(), booked.slot.label) == (date, slot)
+
+    # Offline, the apply page still shows the last calendar it saw, and says how old it is.
+    phone.set_offline(True)
+    page.goto("/")
+    expect(page.locator("#slot-state")).to_have_attribute("data-stale", "1")
+    expect(page.locator("#slot-state")).to_contain_text("Luring")
+    expect(page.locator("#slot-days .slot").first).to_be_visible()
+    phone.set_offline(False)
+
+    # On "My applications" she moves her appointment to another hour, then cancels.
+    page.goto("/mine")
+    card = page.locator(f"#appointments [data-reference='{reference}']")
+    expect(card.locator(".appt-when")).to_contain_text(slot)
+    card.locator("button[data-act=change]").click()
+    other = card.locator(f".appt-pick input:not([value='{date} {slot}'])").first
+    new_date, new_slot = other.get_attribute("value").split(" ")  # type: ignore[union-attr]
+    other.check()
+    card.locator("button[data-act=save]").click()
+    expect(page.locator("#appt-msg")).to_contain_text(new_slot)
+    booked = Appointment.objects.get(application__reference=reference)
+    assert (booked.slot.date.isoformat(), booked.slot.label) == (new_date, new_slot)
+    page.once("dialog", lambda dialog: dialog.accept())
+    card.locator("button[data-act=cancel]").click()
+    expect(page.locator("#appt-msg")).to_contain_text("dibatalkan")
+    assert PassportApplication.objects.get(reference=reference).status == "cancelled"

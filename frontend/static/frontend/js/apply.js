@@ -22,6 +22,8 @@ function readBody() {
     const value = el.value.trim();
     if (el.name.startsWith("applicant.")) {
       if (value || el.name !== "applicant.email") body.applicant[fieldId(el.name)] = value;
+    } else if (el.name === "appointment") {  // the slot picker's choice (slots.js), as JSON
+      if (value) body.appointment = JSON.parse(value);
     } else if (value || el.name !== "appointment_date") body[el.name] = value;
   }
   if (body.applicant.nik) body.applicant.nik = body.applicant.nik.replace(/\s/g, "");
@@ -33,7 +35,8 @@ function fill(body) {
     if (!el.name) continue;
     const value = el.name.startsWith("applicant.") ? body.applicant?.[fieldId(el.name)] : body[el.name];
     if (value === undefined) continue;
-    if (el.type === "radio") el.checked = el.value === value; else el.value = value;
+    if (el.name === "appointment") el.value = value ? JSON.stringify(value) : "";
+    else if (el.type === "radio") el.checked = el.value === value; else el.value = value;
   }
 }
 
