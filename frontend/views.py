@@ -37,7 +37,7 @@ SHELL_STATIC = [
     "frontend/js/app.js", "frontend/js/i18n.js", "frontend/js/api.js", "frontend/js/outbox.js",
     "frontend/js/validate.js", "frontend/js/apply.js", "frontend/js/mine.js",
     "frontend/js/receipt.js", "frontend/js/track.js", "frontend/js/board.js",
-    "frontend/js/slots.js", "frontend/js/appointment.js",
+    "frontend/js/slots.js",
     "frontend/vendor/qrcode.mjs",
     "frontend/icon-192.png", "frontend/icon-512.png",
 ]

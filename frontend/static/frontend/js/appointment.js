@@ -1,7 +1,8 @@
 // The applicant's appointments on "My applications": for each application on this phone that
 // the office has not yet verified, its booked slot, with reschedule, release and cancel (the
 // access code kept on this phone authenticates; nothing new is stored). Online only: the
-// office decides, so offline this section says so and offers nothing.
+// office decides, so offline this section says so and offers nothing. Not in the offline shell
+// for that reason (the shell's 100 KB budget): opened offline, the section simply stays hidden.
 import { outbox } from "./app.js";
 import { api } from "./api.js";
 import { lang } from "./i18n.js";
