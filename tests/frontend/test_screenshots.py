@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from immigration.print_jobs import CENTRAL_PRINTING
 from queueing.models import UpstreamHealth
 from tests.conftest import applicant
 from tests.frontend.conftest import fill_application
@@ -26,7 +27,7 @@ def test_screenshots_of_the_main_pages(page: Page, phone: BrowserContext,
                                        tmp_path: Path) -> None:
     out = DOCS if os.environ.get("TANGGUH_SCREENSHOTS") == "1" else tmp_path
     out.mkdir(parents=True, exist_ok=True)
-    UpstreamHealth.objects.update_or_create(upstream="central_printing",
+    UpstreamHealth.objects.update_or_create(upstream=CENTRAL_PRINTING,
                                             defaults={"state": "down"})
     siti = applicant(sex="F", full_name="Siti Aminah")
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from playwright.sync_api import Browser, expect
 
 from immigration.models import Office, PassportApplication
+from immigration.print_jobs import CENTRAL_PRINTING
 from queueing import breaker
 from tests.conftest import application_payload
 from tests.frontend.conftest import staff_login
@@ -35,7 +36,7 @@ def test_screenshot_of_the_backlog_page_while_central_is_down(
             application.record_received(actor="applicant")
             application.approve(by=bambang)
     for _ in range(5):
-        breaker.record_failure("central_printing", "503 from central")
+        breaker.record_failure(CENTRAL_PRINTING, "503 from central")
 
     context = browser.new_context(viewport={"width": 1024, "height": 900},
                                   base_url=live_server.url)  # type: ignore[attr-defined]
