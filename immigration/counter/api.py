@@ -502,8 +502,8 @@ class WalkInsView(APIView):
     def post(self, request: Request) -> HttpResponse:
         from immigration.api.views import submit_response
 
-        office = Office.objects.get(code=request.user.membership.office_id)  # type: ignore[union-attr]
-        return submit_response(request, office=office, form_class=WalkInInput, walk_in=True)
+        code = request.user.membership.office_id  # type: ignore[union-attr]
+        return submit_response(request, office_code=code, form_class=WalkInInput, walk_in=True)
 
 
 # --- 4. verification ------------------------------------------------------------------------

@@ -5,6 +5,7 @@ functions."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from typing import Any
 
@@ -16,6 +17,7 @@ from rest_framework.test import APIClient
 from immigration.counter.models import CounterSettings
 from immigration.lifecycle import Status
 from immigration.models import Office, PassportApplication
+from immigration.nik import make_nik
 from tests.conftest import application_payload, client_for
 from tests.fixtures.approvable import make_approvable, supervisor_for
 
@@ -48,9 +50,22 @@ def sari_api(sari: User) -> APIClient:
     return client_for(sari)
 
 
+_serials = itertools.count(1)
+
+
+def counter_applicant(**overrides: Any) -> dict[str, Any]:
+    """Applicant fields with a NIK of their own (a fresh serial, so many applicants born the
+    same day never collide on the one-active-NIK rule) and under 60 unless a test says
+    otherwise: age decides the priority lane."""
+    person = {"date_of_birth": "1990-06-15", "sex": "F", **overrides}
+    person.setdefault("nik", make_nik(
+        region="650401", date_of_birth=dt.date.fromisoformat(person["date_of_birth"]),
+        sex=person["sex"], serial=next(_serials) % 9999 + 1))
+    return person
+
+
 def submit_with(api: APIClient, *, key: str | None = None, **overrides: Any) -> Any:
-    # Under 60 unless a test says otherwise: age decides the priority lane.
-    overrides["applicant"] = {"date_of_birth": "1990-06-15", **overrides.get("applicant", {})}
+    overrides["applicant"] = counter_applicant(**overrides.get("applicant", {}))
     return api.post("/api/v1/applications", application_payload(**overrides), format="json",
                     HTTP_IDEMPOTENCY_KEY=key or str(uuid.uuid4()))
 

@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from immigration.counter.models import QuotaSlot, Ticket
 from tests.conftest import application_payload
-from tests.counter.conftest import submit_with
+from tests.counter.conftest import counter_applicant, submit_with
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,7 +34,7 @@ def test_fifty_bookers_of_the_last_places_never_overbook(live_server, schedule, 
     schedule.save()
     url = f"{live_server.url}/api/v1/applications"
     calls = [(url, application_payload(
-        applicant={"date_of_birth": "1990-06-15"},
+        applicant=counter_applicant(),
         appointment={"date": tomorrow.isoformat(), "slot": "09:00"}),
         {"Idempotency-Key": str(uuid.uuid4())}) for _ in range(BOOKERS)]
     responses = _pool_post(calls)

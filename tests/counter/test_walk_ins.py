@@ -9,12 +9,13 @@ import pytest
 
 from immigration.models import PassportApplication
 from tests.conftest import application_payload
+from tests.counter.conftest import counter_applicant
 
 pytestmark = pytest.mark.django_db
 
 
 def _walk_in(client, key=None, **overrides):
-    overrides["applicant"] = {"date_of_birth": "1990-06-15", **overrides.get("applicant", {})}
+    overrides["applicant"] = counter_applicant(**overrides.get("applicant", {}))
     body = application_payload(**overrides)
     body.pop("office")
     return client.post("/api/v1/walk-ins", body, format="json",
