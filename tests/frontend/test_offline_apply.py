@@ -112,7 +112,7 @@ def test_reload_offline_shows_last_known_status_and_timeline(page: Page,
     phone.set_offline(True)
     page.reload()
     card = page.locator(".app")
-    expect(card.locator(".status")).to_have_text("Diterima kantor, menunggu verifikasi")
+    expect(card.locator(".status")).to_have_text("Diterima kantor, menunggu verifikasi petugas")
     expect(card.locator(".timeline li")).to_have_count(1)
     expect(card.locator(".fetched")).to_contain_text("Terakhir diperbarui")
     expect(card.locator(".stale")).to_be_visible()
@@ -121,3 +121,8 @@ def test_reload_offline_shows_last_known_status_and_timeline(page: Page,
     expect(page.locator("#receipt #reference")).to_have_text(re.compile(r"^NNK-"))
     expect(page.locator("#receipt .qr svg")).to_be_visible()
     expect(page.locator("#receipt #access-code")).not_to_be_empty()
+
+    # Still offline, in English: the server's label, from the table the phone kept.
+    page.click("#lang-toggle")
+    expect(page.locator("#receipt")).to_contain_text(
+        "Received by the office, awaiting verification")

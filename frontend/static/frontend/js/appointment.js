@@ -6,6 +6,7 @@
 import { outbox } from "./app.js";
 import { api } from "./api.js";
 import { lang } from "./i18n.js";
+import { esc } from "./shared.js";
 
 const W = {
   id: { title: "Jadwal kedatangan", none: "Belum ada jadwal.", booked: "{date} pukul {slot}",
@@ -20,7 +21,6 @@ const W = {
     full: "That hour just filled up.", nearest: "That hour just filled up; the nearest free one: {date} at {slot}.", pick: "Choose a new hour" },
 };
 const w = (key, vars = {}) => (W[lang()][key] ?? W.id[key]).replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? "");
-const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const box = document.getElementById("appointments");
 const apps = new Map();
 const url = (ref, rest) => `/api/v1/applications/${encodeURIComponent(ref)}/${rest}`;

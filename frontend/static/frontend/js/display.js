@@ -4,10 +4,10 @@
 // holds numbers and counters only.
 import { lang, t as appT } from "./i18n.js";
 import { WORDS } from "./counter-words.js";
+import { esc } from "./shared.js";
 
 const t = (key, vars = {}) => (WORDS[lang()][key] ?? WORDS.id[key] ?? appT(key))
   .replace(/\{(\w+)\}/g, (_, name) => vars[name] ?? "");
-const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const root = document.getElementById("display");
 const office = root.dataset.office;
 const POLL_MS = 2500;

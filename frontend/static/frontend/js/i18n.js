@@ -1,5 +1,6 @@
 // Bahasa Indonesia first, English on request. A plain dictionary: two languages do not need
-// a library, and the choice lives in localStorage so it survives offline reloads.
+// a library, and the choice lives in localStorage so it survives offline reloads. Status labels
+// are not here: they are the server's (see statusLabel in shared.js).
 const DICT = {
   id: {
     skip: "Langsung ke isi", offline: "Anda sedang luring. Data tersimpan di ponsel ini.",
@@ -38,7 +39,17 @@ const DICT = {
     "why.busy": "Server kantor sedang sibuk; dicoba lagi otomatis.",
     "why.new": "Sedang mengirim…",
     "needs_fix": "Perlu diperbaiki", fix: "Perbaiki", discard: "Hapus draf",
+    "cannot_send": "Tidak dapat dikirim", "track_other": "Lacak permohonan itu",
+    "discard.ask": "Hapus permohonan ini beserta data pribadinya dari ponsel ini? Tidak dapat dibatalkan.",
+    "discard.yes": "Ya, hapus", cancel: "Batal", discarded: "Draf dan data pribadinya sudah dihapus dari ponsel ini.",
+    "onphone.title": "Permohonan di ponsel ini belum selesai",
+    "onphone.hint": "Tidak perlu mengisi ulang: yang menunggu akan dikirim otomatis begitu ada sinyal.",
+    "onphone.follow": "Ikuti permohonan ini", "onphone.new": "Ajukan permohonan lain",
+    "v.nik_on_phone": "Permohonan untuk NIK ini sudah ada di ponsel ini.",
+    "v.express_closed": "Layanan percepatan sedang tidak dibuka di kantor ini; pilih Reguler.",
+    "err.nik_on_phone": "Permohonan untuk NIK ini sudah ada di ponsel ini; tidak perlu diisi ulang.",
     "err.active": "Sudah ada permohonan yang sedang berjalan untuk NIK ini. Lacak permohonan itu, atau hubungi kantor imigrasi.",
+    "err.unfixable": "Perbaikan data tidak akan membantu. Hapus draf ini setelah Anda melacak permohonan yang ada atau menghubungi kantor.",
     "err.express_closed": "Layanan percepatan sedang tidak dibuka di kantor ini.",
     "err.generic": "Permohonan ditolak oleh server: {detail}",
     acknowledged: "Diterima kantor", reference: "Nomor permohonan", access_code: "Kode akses",
@@ -58,10 +69,6 @@ const DICT = {
     "v.appointment_too_far": "Tanggal kedatangan lebih dari setahun lagi.",
     "v.phone_invalid": "Nomor HP tidak valid, contoh 0812-3456-7890.", "v.email": "Email tidak valid.",
     "v.max_length": "Terlalu panjang.",
-    "st.received": "Diterima kantor, menunggu verifikasi", "st.queued_for_printing": "Disetujui, menunggu dikirim ke pusat",
-    "st.sent_to_central": "Dikirim ke pusat", "st.printing": "Sedang dicetak", "st.printed": "Sudah dicetak",
-    "st.ready_for_pickup": "Siap diambil", "st.collected": "Sudah diambil", "st.rejected": "Ditolak",
-    "st.needs_attention": "Perlu perbaikan data di kantor", "st.cancelled": "Dibatalkan",
   },
   en: {
     skip: "Skip to content", offline: "You are offline. Your data is kept on this phone.",
@@ -100,7 +107,17 @@ const DICT = {
     "why.busy": "The office server is busy; retrying automatically.",
     "why.new": "Sending…",
     "needs_fix": "Needs correcting", fix: "Correct it", discard: "Delete draft",
+    "cannot_send": "Cannot be sent", "track_other": "Track that application",
+    "discard.ask": "Delete this application and its personal data from this phone? This cannot be undone.",
+    "discard.yes": "Yes, delete", cancel: "Cancel", discarded: "The draft and its personal data were deleted from this phone.",
+    "onphone.title": "An application on this phone is not finished",
+    "onphone.hint": "No need to fill it in again: a waiting one is sent automatically as soon as there is signal.",
+    "onphone.follow": "Follow this application", "onphone.new": "Start another application",
+    "v.nik_on_phone": "An application for this NIK is already on this phone.",
+    "v.express_closed": "Express service is not open at this office right now; choose Regular.",
+    "err.nik_on_phone": "An application for this NIK is already on this phone; no need to fill it in again.",
     "err.active": "An application for this NIK is already in progress. Track that application, or contact the immigration office.",
+    "err.unfixable": "Correcting the data will not help. Delete this draft once you have tracked the existing application or contacted the office.",
     "err.express_closed": "Express service is not open at this office right now.",
     "err.generic": "The server refused the application: {detail}",
     acknowledged: "Received by the office", reference: "Reference", access_code: "Access code",
@@ -120,10 +137,6 @@ const DICT = {
     "v.appointment_too_far": "The appointment date is more than a year ahead.",
     "v.phone_invalid": "Not a valid mobile number, e.g. 0812-3456-7890.", "v.email": "Not a valid email.",
     "v.max_length": "Too long.",
-    "st.received": "Received by the office, awaiting verification", "st.queued_for_printing": "Approved, waiting to be sent to central",
-    "st.sent_to_central": "Sent to central", "st.printing": "Printing", "st.printed": "Printed",
-    "st.ready_for_pickup": "Ready for pickup", "st.collected": "Collected", "st.rejected": "Rejected",
-    "st.needs_attention": "Data needs correcting at the office", "st.cancelled": "Cancelled",
   },
 };
 
@@ -139,20 +152,4 @@ export function t(key, vars = {}) {
 export function when(iso) {
   return iso ? new Date(iso).toLocaleString(lang() === "en" ? "en-GB" : "id-ID",
     { dateStyle: "medium", timeStyle: "short" }) : "";
-}
-
-export function applyI18n(root = document) {
-  document.documentElement.lang = lang();
-  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
-  const toggle = document.getElementById("lang-toggle");
-  if (toggle) {
-    toggle.textContent = lang() === "en" ? "ID" : "EN";
-    toggle.setAttribute("aria-label", lang() === "en" ? "Ganti ke Bahasa Indonesia" : "Switch to English");
-  }
-}
-
-export function setLang(value) {
-  localStorage.setItem("lang", value);
-  applyI18n();
-  document.dispatchEvent(new CustomEvent("langchange"));
 }

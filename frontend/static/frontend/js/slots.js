@@ -4,6 +4,7 @@
 // application reaches it, or gives the nearest free one and says so. The choice travels in the
 // form as a hidden `appointment` field (JSON) that apply.js puts in the body as an object.
 import { lang } from "./i18n.js";
+import { esc } from "./shared.js";
 
 const W = {
   id: { legend: "Jadwal kedatangan (opsional)", day: "Tanggal", none: "Tanpa jadwal (datang langsung)",
@@ -20,7 +21,6 @@ const W = {
     m: "{n} min", h: "{n} h", d: "{n} days" },
 };
 const w = (key, vars = {}) => (W[lang()][key] ?? W.id[key]).replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? "");
-const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const box = document.getElementById("slot-picker");
 const form = box?.closest("form");
