@@ -58,6 +58,7 @@ def shoot(ctx: ShotContext) -> None:
         ctx.login(page, bambang)
         page.goto("/staff/counter")
         page.fill("#counter-name", "2")
+        page.locator("#counter-name").dispatch_event("change")
         if label == "1366":
             page.click("#call-next")
         expect(page.locator("#serving-number")).not_to_be_empty()

@@ -65,7 +65,7 @@ async function showPicker(card, entry) {
   if (!res.ok) return;
   const options = res.data.days.filter((d) => !d.closed).flatMap((d) => d.slots.filter((s) => s.free > 0)
     .map((s) => `<label class="slot"><input type="radio" name="new-slot-${esc(entry.app.reference)}" value="${esc(`${d.date} ${s.slot}`)}"> <span>${esc(d.date)} ${esc(s.slot)}</span></label>`));
-  card.querySelector(".appt-pick").innerHTML = `<fieldset class="slot-day"><legend>${esc(w("pick"))}</legend>${options.join("")}</fieldset>
+  card.querySelector(".appt-pick").innerHTML = `<fieldset class="slot-day"><legend>${esc(w("pick"))}</legend><div class="slot-hours">${options.join("")}</div></fieldset>
     <div class="buttons"><button type="button" data-act="save">${esc(w("save"))}</button>
     <button type="button" class="secondary" data-act="back">${esc(w("back"))}</button></div>`;
 }

@@ -26,6 +26,7 @@ const box = document.getElementById("slot-picker");
 const form = box?.closest("form");
 const hidden = box?.querySelector("input[name=appointment]");
 let calendar = null, stale = false;
+let shown = null; // the day whose hours are listed
 
 const lane = () => (form.elements.service?.value === "express" ? "express" : "regular");
 const storeKey = (office) => `slots:${office}:${lane()}`;
@@ -75,19 +76,28 @@ function render() {
   state.dataset.stale = stale ? "1" : "";
   const pick = chosen();
   const open = calendar.days.filter((d) => !d.closed && d.slots.some((s) => s.free > 0));
-  const noneChecked = !pick ? " checked" : "";
-  days.innerHTML = `<label class="slot-none"><input type="radio" form="slot-picker-none" name="slot-choice" value=""${noneChecked}> ${esc(w("none"))}</label>` +
-    (open.length ? open.map((d) => `<fieldset class="slot-day" data-date="${esc(d.date)}"><legend>${esc(new Date(`${d.date}T00:00:00`).toLocaleDateString(lang() === "en" ? "en-GB" : "id-ID", { weekday: "long", day: "numeric", month: "short" }))}</legend>
-      ${d.slots.map((s) => {
-        const on = pick && pick.date === d.date && pick.slot === s.slot;
-        return `<label class="slot${s.free ? "" : " full"}"><input type="radio" form="slot-picker-none" name="slot-choice" value="${esc(`${d.date} ${s.slot}`)}"${on ? " checked" : ""}${s.free ? "" : " disabled"}>
+  const locale = lang() === "en" ? "en-GB" : "id-ID";
+  const dayName = (date) => new Date(`${date}T00:00:00`).toLocaleDateString(locale, { weekday: "short", day: "numeric", month: "short" });
+  // One day's hours at a time: a fortnight of hours in one list is too long for a phone.
+  shown = open.some((d) => d.date === shown) ? shown : pick?.date && open.some((d) => d.date === pick.date) ? pick.date : open[0]?.date;
+  const day = open.find((d) => d.date === shown);
+  days.innerHTML = `<label class="slot-none"><input type="radio" form="slot-picker-none" name="slot-choice" value=""${pick ? "" : " checked"}> ${esc(w("none"))}</label>` +
+    (open.length ? `<label for="slot-date">${esc(w("day"))}</label><select id="slot-date" form="slot-picker-none">${open.map((d) =>
+      `<option value="${esc(d.date)}"${d.date === shown ? " selected" : ""}>${esc(dayName(d.date))} · ${esc(w("free", { n: d.slots.reduce((n, s) => n + s.free, 0) }))}</option>`).join("")}</select>
+      <div class="slot-hours" role="group" aria-label="${esc(w("hours"))}">${day.slots.map((s) => {
+        const on = pick && pick.date === day.date && pick.slot === s.slot;
+        return `<label class="slot${s.free ? "" : " full"}"><input type="radio" form="slot-picker-none" name="slot-choice" value="${esc(`${day.date} ${s.slot}`)}"${on ? " checked" : ""}${s.free ? "" : " disabled"}>
           <span>${esc(s.slot)}</span> <small>${esc(s.free ? w("free", { n: s.free }) : w("full"))}</small></label>`;
-      }).join("")}</fieldset>`).join("") : `<p class="hint">${esc(w("empty"))}</p>`);
+      }).join("")}</div>` : `<p class="hint">${esc(w("empty"))}</p>`);
   box.querySelector("#slot-chosen").textContent = pick ? w("chosen", { date: pick.date, slot: pick.slot }) : "";
 }
 
 if (box) {
   box.addEventListener("change", (ev) => {
+    if (ev.target.id === "slot-date") {
+      shown = ev.target.value;
+      return render();
+    }
     if (ev.target.name !== "slot-choice") return;
     const [date, slot] = ev.target.value.split(" ");
     choose(date ? { date, slot } : null);

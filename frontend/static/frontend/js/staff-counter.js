@@ -173,6 +173,12 @@ async function poll() {
   try { await loadTickets(); } finally { setTimeout(poll, 5000); }
 }
 
+// Another counter name: whom that counter is serving comes from today's queue.
+counterInput.addEventListener("change", () => {
+  serving = null;
+  showServing();
+  loadTickets();
+});
 document.addEventListener("langchange", () => { loadTickets(); showServing(); });
 addEventListener("pagehide", cameraOff);
 poll();
