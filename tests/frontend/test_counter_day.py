@@ -449,3 +449,37 @@ def test_siti_picks_a_slot_on_her_phone_sees_the_calendar_offline_and_reschedule
     card.locator("button[data-act=cancel]").click()
     expect(page.locator("#appt-msg")).to_contain_text("dibatalkan")
     assert PassportApplication.objects.get(reference=reference).status == "cancelled"
+
+
+def test_clerk_moves_an_appointment_with_a_reason_and_cancels_an_application(
+        counter_screen: BrowserContext, bambang: User) -> None:
+    from immigration.counter.models import Appointment
+
+    calendar = client_for(None).get("/api/v1/offices/NNK/slots").json()
+    day = next(d for d in calendar["days"] if not d["closed"])
+    response = client_for(None).post("/api/v1/applications", {
+        **application_payload(applicant=SITI),
+        "appointment": {"date": day["date"], "slot": day["slots"][0]["slot"]}},
+        format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    reference = response.json()["reference"]
+    page = counter_screen.new_page()
+    staff_login(page, bambang)
+    page.goto(f"/staff/desk#{reference}")
+    expect(page.locator("#appt-now")).to_contain_text(day["slots"][0]["slot"])
+    page.click("#appointment summary")
+    target = page.locator("#appt-slot option").nth(3)
+    new_date, new_slot = target.get_attribute("value").split(" ")  # type: ignore[union-attr]
+    page.select_option("#appt-slot", f"{new_date} {new_slot}")
+    page.click("#appointment button[type=submit]")
+    expect(page.locator("#appt-reason-err")).not_to_be_empty()  # staff must say why
+    page.fill("#appt-reason", "Pemohon minta pindah jam")
+    page.click("#appointment button[type=submit]")
+    expect(page.locator("#appt-now")).to_contain_text(new_slot)
+    booked = Appointment.objects.get(application__reference=reference)
+    assert (booked.slot.date.isoformat(), booked.slot.label) == (new_date, new_slot)
+
+    page.click("#cancel summary")
+    page.fill("#cancel-reason", "Pemohon mengundurkan diri")
+    page.click("#cancel button[type=submit]")
+    expect(page.locator("#summary-status")).to_have_attribute("data-status", "cancelled")
+    assert Appointment.objects.get(application__reference=reference).slot is None

@@ -143,6 +143,30 @@ function pickupForm() {
     </div>${submitRow(t("c.pick.submit"))}</form>`);
 }
 
+function appointmentForm() {
+  if (app.status !== "received") return "";
+  const a = rec.appointment;
+  const now = a?.status === "booked" ? t("c.appt.now", { date: a.date, slot: a.slot }) : t("c.appt.none");
+  return section("appointment", t("c.appt.title"), `<p id="appt-now">${esc(now)}</p>
+    <details><summary>${esc(t("c.appt.open"))}</summary><form data-kind="appointment" novalidate>
+    ${field({ id: "appt-slot", label: t("c.appt.slot"), control: (at) => `<select ${at} name="slot" data-field="slot"><option value="">${esc(t("c.appt.loading"))}</option></select>` })}
+    ${field({ id: "appt-reason", label: t("c.appt.reason"), hint: t("staff.reject.hint"),
+    control: (at) => `<input ${at} name="reason" data-field="reason" maxlength="300" autocomplete="off">` })}
+    <label class="check"><input type="checkbox" name="release" id="appt-release"> ${esc(t("c.appt.release"))}</label>
+    ${submitRow(t("c.appt.submit"))}</form></details>`);
+}
+
+// The free slots of the applicant's lane, for the reschedule form (the public calendar).
+async function fillSlots() {
+  const select = document.getElementById("appt-slot");
+  if (!select) return;
+  const lane = rec.appointment?.lane || (app.service === "express" ? "express" : "regular");
+  const res = await call(`/api/v1/offices/${encodeURIComponent(app.office?.code || desk.dataset.office)}/slots?lane=${lane}&days=14`);
+  if (!res.ok) return;
+  select.innerHTML = res.data.days.filter((d) => !d.closed).flatMap((d) => d.slots.filter((x) => x.free > 0)
+    .map((x) => `<option value="${esc(`${d.date} ${x.slot}`)}">${esc(d.date)} ${esc(x.slot)} (${esc(t("o.free", { n: x.free }))})</option>`)).join("");
+}
+
 function cancelForm() {
   if (!["received", "queued_for_printing", "needs_attention"].includes(app.status)) return "";
   return section("cancel", t("c.cancel.title"), `<details><summary>${esc(t("c.cancel.open"))}</summary><form data-kind="cancel" novalidate>
@@ -161,7 +185,8 @@ function audit() {
 function render() {
   if (!app) return;
   record.innerHTML = summary() + dossier() + interview() + payment() + signoff() + approval() +
-    pickupForm() + cancelForm() + audit();
+    pickupForm() + appointmentForm() + cancelForm() + audit();
+  fillSlots();
 }
 
 // --- acting ---------------------------------------------------------------------------------------
@@ -181,6 +206,11 @@ const BODIES = {
     return body;
   },
   cancel: (f) => ({ reason: f.elements.reason.value.trim() }),
+  appointment: (f) => {
+    const [date, slot] = f.elements.slot.value.split(" ");
+    return f.elements.release.checked ? { reason: f.elements.reason.value.trim() }
+      : { date, slot, reason: f.elements.reason.value.trim() };
+  },
 };
 
 const ENDPOINTS = { payment: "payments" };
@@ -195,6 +225,8 @@ function check(kind, form, body) {
     if (!body[proof]) errors[proof] = [t("v.required")];
   }
   if (kind === "pickup" && !/^\d{16}$/.test(body.nik)) errors.nik = [t("c.pick.nik_format")];
+  if (kind === "appointment" && !body.reason) errors.reason = [t("staff.v.length", { min: 3, max: 300 })];
+  if (kind === "appointment" && "slot" in body && !body.slot) errors.slot = [t("v.required")];
   if (kind === "cancel" && body.reason.length < 3) errors.reason = [t("staff.v.length", { min: 3, max: 300 })];
   return errors;
 }
@@ -212,7 +244,8 @@ record.addEventListener("submit", async (ev) => {
   if (Object.keys(errors).length) return refusal(form, { data: { fields: errors } });
   const submit = form.querySelector("[type=submit]");
   submit.disabled = true;
-  const res = await call(appUrl(app.reference, ENDPOINTS[kind] || kind), { method: "POST", body });
+  const method = kind !== "appointment" ? "POST" : "date" in body ? "PUT" : "DELETE";
+  const res = await call(appUrl(app.reference, ENDPOINTS[kind] || kind), { method, body });
   submit.disabled = false;
   if (kind === "pickup") form.elements.nik.value = ""; // the NIK is not left on the screen
   if (!res.ok) {
