@@ -194,10 +194,11 @@ def desk_section(page: Page, name: str) -> Any:
 
 
 def test_a_whole_counter_day_through_a_central_and_billing_outage(
-        counter_screen: BrowserContext, tv: BrowserContext, wired: Any, billing_wired: Any,
-        bambang: User, wati: User) -> None:
+        page: Page, counter_screen: BrowserContext, tv: BrowserContext, wired: Any,
+        billing_wired: Any, bambang: User, wati: User) -> None:
     from immigration.counter.models import CounterSettings
     from queueing import deliver
+    from tests.conftest import applicant
     from tests.fixtures.central import wait_until
     from tests.fixtures.dossier import complete_dossier
 
@@ -207,28 +208,16 @@ def test_a_whole_counter_day_through_a_central_and_billing_outage(
     wired.control.configure(mode="down")  # central printing is dark all morning
     billing_wired.configure(mode="down")  # and so is billing
 
-    # Siti booked a slot from her phone (the first free one the calendar offers).
-    calendar = client_for(None).get("/api/v1/offices/NNK/slots").json()
-    day = next(d for d in calendar["days"]
-               if not d["closed"] and any(s["free"] for s in d["slots"]))
-    slot = next(s["slot"] for s in day["slots"] if s["free"])
-    response = client_for(None).post("/api/v1/applications", {
-        **application_payload(applicant=SITI),
-        "appointment": {"date": day["date"], "slot": slot}},
-        format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
-    assert response.status_code == 201, response.content
-    siti = response.json()
-    assert siti["appointment"]["status"] == "confirmed"
-    reference = siti["reference"]
+    # Siti books a slot from her phone (the first free one the calendar offers).
+    reference, date, slot = book_on_phone(page, applicant(**SITI))
     nik = PassportApplication.objects.get(reference=reference).applicant_data()["nik"]
+    day = {"date": date}
 
     display = tv.new_page()
     display.goto("/display/NNK")
 
     # Bambang checks her in by scanning the receipt's QR and calls her to counter 2.
-    page = counter_screen.new_page()
-    page.on("console", lambda m: print("CONSOLE", m.text))
-    page.on("pageerror", lambda e: print("PAGEERROR", e))
+    page = counter_screen.new_page()  # from here on, `page` is the counter's screen
     staff_login(page, bambang)
     page.goto("/staff/counter")
     page.set_input_files("#scan-file", {"name": "qr.png", "mimeType": "image/png",
@@ -394,12 +383,8 @@ def test_slot_calendar_editor_and_closed_days(counter_screen: BrowserContext,
     expect(page.locator("#day-state")).to_have_attribute("data-closed", "")
 
 
-def test_siti_picks_a_slot_on_her_phone_sees_the_calendar_offline_and_reschedules(
-        page: Page, phone: BrowserContext) -> None:
-    from immigration.counter.models import Appointment
-    from tests.conftest import applicant
-
-    siti = applicant(sex="F", full_name="Siti Aminah", date_of_birth="1990-05-12")
+def book_on_phone(page: Page, person: dict[str, Any]) -> tuple[str, str, str]:
+    """Siti applies from her phone and picks the first free slot; (reference, date, slot)."""
     page.select_option("#office", "NNK")
     first = page.locator("#slot-days .slot:not(.full) input").first
     expect(first).to_be_visible()
@@ -407,21 +392,29 @@ def test_siti_picks_a_slot_on_her_phone_sees_the_calendar_offline_and_reschedule
     first.check()
     expect(page.locator("#slot-chosen")).to_contain_text(slot)
     page.click("#next")
-    page.fill("#nik", siti["nik"])
-    page.fill("#full_name", siti["full_name"])
-    page.check("input[name='applicant.sex'][value='F']")
-    page.fill("#date_of_birth", siti["date_of_birth"])
-    page.fill("#place_of_birth", siti["place_of_birth"])
-    page.fill("#mother_name", siti["mother_name"])
+    page.fill("#nik", person["nik"])
+    page.fill("#full_name", person["full_name"])
+    page.check(f"input[name='applicant.sex'][value='{person['sex']}']")
+    page.fill("#date_of_birth", person["date_of_birth"])
+    page.fill("#place_of_birth", person["place_of_birth"])
+    page.fill("#mother_name", person["mother_name"])
     page.click("#next")
-    page.fill("#address", siti["address"])
-    page.fill("#phone", siti["phone"])
+    page.fill("#address", person["address"])
+    page.fill("#phone", person["phone"])
     page.click("#next")
     page.wait_for_selector("fieldset[data-step='4']:not([hidden])")
     expect(page.locator("#review")).not_to_contain_text("{")  # the slot is not shown as JSON
     page.click("#next")
     expect(page.locator("#outcome #reference")).to_have_text(re.compile(r"^NNK-"))
-    reference = page.locator("#outcome #reference").inner_text()
+    return page.locator("#outcome #reference").inner_text(), date, slot
+
+
+def test_siti_picks_a_slot_on_her_phone_sees_the_calendar_offline_and_reschedules(
+        page: Page, phone: BrowserContext) -> None:
+    from immigration.counter.models import Appointment
+    from tests.conftest import applicant
+
+    reference, date, slot = book_on_phone(page, applicant(**SITI))
     booked = Appointment.objects.get(application__reference=reference)
     assert (booked.slot.date.isoformat(), booked.slot.label) == (date, slot)
 

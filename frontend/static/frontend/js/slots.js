@@ -49,6 +49,11 @@ function choose(value) {
 async function load() {
   const office = form.elements.office?.value;
   if (!office) return;
+  // The last calendar at once, the fresh one when it comes: the form below does not jump
+  // while someone is about to tap "Next".
+  calendar = JSON.parse(localStorage.getItem(storeKey(office)) || "null");
+  stale = !navigator.onLine;
+  render();
   try {
     const res = await fetch(`/api/v1/offices/${encodeURIComponent(office)}/slots?lane=${lane()}&days=14`,
       { cache: "no-store", headers: { "Accept-Language": lang() } });
