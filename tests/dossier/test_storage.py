@@ -138,3 +138,11 @@ def test_a_phone_photo_taken_sideways_is_stored_upright(siti_application: Submit
     kept = _content(dossier_store(siti_application.application, "kk", sent))
     assert Image.open(io.BytesIO(kept)).size == (100, 200)
     assert not Image.open(io.BytesIO(kept)).getexif()
+
+
+def test_a_requirement_naming_an_unknown_kind_is_refused_in_the_admin(db: None) -> None:
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        Requirement(application_type="new", kinds="ktp|selfie").full_clean()
+    Requirement(application_type="renewal", kinds="kk").full_clean()
