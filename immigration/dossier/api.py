@@ -200,7 +200,13 @@ class UploadView(TusView):
             uploads.ensure_live(upload)
         except ContentRejected as exc:
             raise _refused(exc) from exc
-        return _upload_headers(HttpResponse(status=200), upload)
+        response = _upload_headers(HttpResponse(status=200), upload)
+        # tus asks HEAD to repeat the metadata; a filename is not kept (it may name the person).
+        response["Upload-Metadata"] = ",".join(
+            f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in
+            [("reference", upload.application.reference), ("kind", upload.kind),
+             ("sha256", upload.declared_sha256)])
+        return response
 
     @extend_schema(
         operation_id="uploads_append", request={OFFSET_STREAM: OpenApiTypes.BINARY},

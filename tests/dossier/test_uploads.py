@@ -73,7 +73,10 @@ def test_siti_uploads_her_ktp_in_pieces_and_it_joins_her_dossier(
 
     first = patch(api, url, data[:70_000], offset=0, headers=siti_code)
     assert first.status_code == 204 and first["Upload-Offset"] == "70000"
-    assert head(api, url, headers=siti_code)["Upload-Offset"] == "70000"
+    probe = head(api, url, headers=siti_code)
+    assert probe["Upload-Offset"] == "70000" and probe["Upload-Length"] == str(len(data))
+    assert probe["Upload-Metadata"].startswith("reference ")
+    assert probe["Cache-Control"] == "no-store"
     _nothing_stored()  # a partial upload is not a file
     assert _dossier(api, siti_application)["files"] == []
     # What is held so far is ciphertext too.
