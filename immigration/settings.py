@@ -186,6 +186,12 @@ QUEUEING: dict[str, Any] = {
     # Delivered messages are kept this long (reconciliation after a central restore reads
     # them), then purged daily. Dead and pending ones are never purged.
     "RETENTION_DAYS": envint("QUEUE_RETENTION_DAYS", 60, minimum=1),
+    # Bytes per second each upstream may receive from all workers together (0: unlimited);
+    # set it a little under the office's uplink so print jobs and probes still get through.
+    "BYTE_BUDGETS": {
+        "central_printing": envint("CENTRAL_PRINTING_BYTES_PER_SECOND", 0, minimum=0),
+    },
+    "BYTE_BURST_SECONDS": envfloat("QUEUE_BYTE_BURST_SECONDS", 0.25, minimum=0.01),
 }
 
 # --- Central printing -----------------------------------------------------------------------

@@ -66,7 +66,7 @@ def deliver_batch(topic: Topic) -> Report:
             report.blocked = "breaker open"
             return report
         _release_waiting(topic)
-    grant = limiter.take(topic.upstream, q["BATCH_SIZE"])
+    grant = limiter.take(topic.upstream, topic.batch_size or q["BATCH_SIZE"])
     if grant.granted == 0:
         report.blocked, report.wait_seconds = "rate limited", grant.wait_seconds
         return report

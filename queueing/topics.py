@@ -67,6 +67,9 @@ class Topic:
     )
     on_dead: Callable[[OutboxMessage, str], None] = lambda message, reason: None
     on_retry: Callable[[OutboxMessage], None] = lambda message: None
+    # Messages claimed per round (None: QUEUEING["BATCH_SIZE"]). A topic whose messages carry
+    # many bytes (files over a thin link) claims fewer, so one lease covers what it sends.
+    batch_size: int | None = None
 
 
 _registry: dict[str, Topic] = {}
