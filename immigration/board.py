@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Min
 from django.utils import timezone
 
+from immigration.dossier.selectors import dossier_view
 from immigration.lifecycle import Status, label
 from immigration.models import PRINT_JOB_TOPIC, Office, PassportApplication
 from queueing.models import OutboxMessage, UpstreamHealth
@@ -116,6 +117,7 @@ def application_view(
             for e in application.events.all()
         ],
         "queue": queue,
+        "dossier": dossier_view(application),
     }
     if staff:
         data["applicant"] = application.applicant_data()

@@ -187,7 +187,8 @@ class ApplicationsView(APIView):
                 nik_index=nik_blind_index(q)
             )
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(qs.prefetch_related("events"), request, view=self)
+        page = paginator.paginate_queryset(qs.prefetch_related("events", "dossier_files"),
+                                           request, view=self)
         central = central_health()
         rows = [application_view(a, language=_language(request), staff=True, central=central)
                 for a in page or []]

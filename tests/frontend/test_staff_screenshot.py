@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, expect
 from immigration.models import Office, PassportApplication
 from queueing import breaker
 from tests.conftest import application_payload
+from tests.fixtures.approvable import make_approvable
 from tests.frontend.conftest import staff_login
 from tests.frontend.test_screenshots import DOCS
 
@@ -33,6 +34,8 @@ def test_screenshot_of_the_backlog_page_while_central_is_down(
         with transaction.atomic():
             application.save()
             application.record_received(actor="applicant")
+        make_approvable(application, bambang)
+        with transaction.atomic():
             application.approve(by=bambang)
     for _ in range(5):
         breaker.record_failure("central_printing", "503 from central")
