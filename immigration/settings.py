@@ -199,6 +199,11 @@ QUEUEING: dict[str, Any] = {
 # --- Central printing -----------------------------------------------------------------------
 CENTRAL_PRINTING_URL = envstr("CENTRAL_PRINTING_URL", "http://127.0.0.1:8765")
 CENTRAL_PRINTING_TIMEOUT = envfloat("CENTRAL_PRINTING_TIMEOUT", 10.0, minimum=0.1)
+# Photo and signature go to central in chunks of this size: a cut link costs at most one.
+CENTRAL_BLOB_CHUNK_BYTES = envint("CENTRAL_BLOB_CHUNK_BYTES", 64 * 1024, minimum=1024)
+# Print jobs claimed per round (0: QUEUEING BATCH_SIZE). Each carries its photo and signature
+# (~70 KB): on a thin link keep it small, so a round fits well inside one lease.
+CENTRAL_PRINTING_BATCH_SIZE = envint("CENTRAL_PRINTING_BATCH_SIZE", 0, minimum=0)
 # Where central sends status callbacks: this office server as central can reach it.
 OFFICE_PUBLIC_URL = envstr("OFFICE_PUBLIC_URL", "http://127.0.0.1:8000")
 WEBHOOK_TOLERANCE_SECONDS = 300

@@ -13,13 +13,21 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from queueing import breaker, limiter, topics
 from queueing.backoff import retry_delay
 from queueing.claim import claim
 from queueing.models import MessageStatus, OutboxMessage
-from queueing.topics import Delivered, Outcome, RetryLater, Topic, UpstreamUnavailable
+from queueing.topics import (
+    Deferred,
+    Delivered,
+    Outcome,
+    RetryLater,
+    Topic,
+    UpstreamUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +148,16 @@ def _settle(
             topic.on_delivered(delivered)
             report.delivered += len(delivered)
 
+        deferred = [m.id for m, o in pairs if isinstance(o, Deferred)]
+        if deferred:
+            OutboxMessage.objects.filter(id__in=deferred).update(
+                status=MessageStatus.PENDING, lease_until=None, next_attempt_at=now,
+                attempts=F("attempts") - 1,
+            )
+            report.retried += len(deferred)
+
         for message, outcome in pairs:
-            if isinstance(outcome, Delivered):
+            if isinstance(outcome, Delivered | Deferred):
                 continue
             reason = outcome.reason
             exhausted = q["MAX_ATTEMPTS"] and message.attempts >= q["MAX_ATTEMPTS"]

@@ -37,7 +37,16 @@ class Refused:
     reason: str
 
 
-Outcome = Delivered | RetryLater | Refused
+@dataclass(frozen=True)
+class Deferred:
+    """Not attempted this round (e.g. the sender's time for one lease ran out before it got
+    to this message): back to the queue, due now, and the claim does not count as an attempt,
+    so its backoff does not grow for work that never left."""
+
+    reason: str
+
+
+Outcome = Delivered | RetryLater | Refused | Deferred
 
 
 class UpstreamUnavailable(Exception):
