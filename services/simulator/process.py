@@ -50,6 +50,7 @@ class BlobStats(TypedDict):
 class LinkStats(TypedDict):
     bytes: int
     cuts: int
+    cut_bytes: int
     first_at: float | None
     last_at: float | None
     cut_armed: bool

@@ -296,6 +296,7 @@ class Handler(BaseHTTPRequestHandler):
             if passed:
                 parts.append(self.rfile.read(passed))
             if cut:
+                self.sim.link.note_cut(sum(len(p) for p in parts))
                 raise Cut
             left -= wanted
         return b"".join(parts)

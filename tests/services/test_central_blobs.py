@@ -229,6 +229,7 @@ def test_cut_link_loses_at_most_the_chunk_in_flight(central, client):
     assert central.control.blob_bytes(sha(photo)) == photo
     stats = central.control.stats()
     assert stats["link"]["cuts"] == 1
+    assert stats["link"]["cut_bytes"] == 5000  # the part of the second chunk that got through
     assert stats["calls"]["by_outcome"]["cut"] == 1
     # What crossed the link beyond the blob itself is the part of the one cut chunk.
     assert stats["link"]["bytes"] - len(photo) <= CHUNK
