@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from immigration.print_jobs import CENTRAL_PRINTING
 from queueing.models import UpstreamHealth
 from tests.conftest import applicant
 from tests.frontend.conftest import fill_application
@@ -31,14 +32,14 @@ def test_language_switch_is_remembered_and_sent_to_the_api(page: Page) -> None:
 
 
 def test_service_board_reflects_central_down_and_up(page: Page) -> None:
-    UpstreamHealth.objects.update_or_create(upstream="central_printing",
+    UpstreamHealth.objects.update_or_create(upstream=CENTRAL_PRINTING,
                                             defaults={"state": "down"})
     page.goto("/board")
     expect(page.locator("#central")).to_have_attribute("data-state", "down")
     expect(page.locator("#central strong")).to_have_text("Tidak dapat dihubungi")
     expect(page.locator(".services li[data-service=printing]")).to_have_class("down")
 
-    UpstreamHealth.objects.update_or_create(upstream="central_printing",
+    UpstreamHealth.objects.update_or_create(upstream=CENTRAL_PRINTING,
                                             defaults={"state": "up"})
     page.select_option("#board-office", "NNK")
     page.reload()
