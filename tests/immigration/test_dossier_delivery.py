@@ -196,3 +196,23 @@ def test_blob_bytes_are_charged_to_the_shared_byte_budget(wired, submit, bambang
 
     shared = redis.Redis.from_url(django_settings.QUEUEING["REDIS_URL"], decode_responses=True)
     assert shared.hget("queueing:bytes:central_printing", "tokens") is not None
+
+
+def test_round_out_of_time_defers_the_rest_without_counting_an_attempt(
+    wired, submit, bambang_api, settings
+):
+    # A lease so short that a round has time for one dossier only (a very thin link).
+    settings.QUEUEING = {**settings.QUEUEING, "LEASE_SECONDS": 0.001}
+    applications = [_approve(submit, bambang_api) for _ in range(3)]
+
+    report = deliver.deliver_batch(topics.get(PRINT_JOB_TOPIC))
+
+    assert report.delivered == 1
+    waiting = OutboxMessage.objects.filter(status=MessageStatus.PENDING)
+    assert waiting.count() == 2
+    assert set(waiting.values_list("attempts", flat=True)) == {0}  # deferred, not failed
+    assert waiting.filter(next_attempt_at__gt=timezone.now()).count() == 0  # due again now
+    deliver.drain(budget_seconds=10)
+    assert {_status(a) for a in applications} == {"sent_to_central"}
+    for application in applications:
+        _assert_central_holds_exactly(wired, application)
