@@ -51,6 +51,8 @@ def main() -> int:
     parser.add_argument("-n", "--applications", type=int, default=500)
     parser.add_argument("--sqlite", action="store_true", help="use SQLite instead of PostgreSQL")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database", default="tangguh_drill",
+                        help="PostgreSQL database to drop and recreate")
     parser.add_argument("--no-dossiers", action="store_true",
                         help="print jobs without photo and signature (the wave-1 drill)")
     args = parser.parse_args()
@@ -60,7 +62,7 @@ def main() -> int:
     from tests.drill.cluster import recreate_postgres_database
 
     os.environ["DATABASE_URL"] = (f"sqlite:///{workdir / 'drill.sqlite3'}" if args.sqlite
-                                  else recreate_postgres_database("tangguh_drill"))
+                                  else recreate_postgres_database(args.database))
     os.environ["DB_CONN_MAX_AGE"] = "0"
     os.environ["LOG_LEVEL"] = "WARNING"
     os.environ.update(DRILL_KNOBS)
