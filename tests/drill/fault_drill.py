@@ -249,7 +249,8 @@ def run_drill(cluster: Cluster, *, applications: int, log: Log = print,
         result.faults.append("central restored without its blobs")
         log("  fault: central restored without its blobs; reconciling")
         report = cluster.manage("reconcile")
-        log("  " + next(line for line in report.splitlines() if "photo/signature" in line))
+        resent = next(line for line in report.splitlines() if "photo/signature" in line)
+        log("  " + resent.split(":")[0])  # the count, not every reference
         wanted = set(DossierFile.objects.filter(kind__in=[Kind.PHOTO, Kind.SIGNATURE],
                                                 superseded_at=None)
                      .values_list("sha256", flat=True))
