@@ -14,13 +14,17 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import timezone
 
+from immigration import printing
 from immigration.dossier.models import DossierFile, Kind
 from immigration.dossier.storage import open_chunks
 from immigration.models import PRINT_JOB_TOPIC, PassportApplication
 from immigration.printing import print_job
 from queueing import deliver, topics
 from queueing.models import MessageStatus, OutboxMessage
-from tests.conftest import application_payload
+from queueing.topics import RetryLater
+from services.central_printing import MissingBlobs
+from services.signing import new_secret
+from tests.conftest import _reset_client, application_payload
 from tests.fixtures.approvable import make_approvable
 from tests.fixtures.dossier import dossier_store, small_jpeg
 from tests.fixtures.photos import passport_photo
@@ -216,3 +220,28 @@ def test_round_out_of_time_defers_the_rest_without_counting_an_attempt(
     assert {_status(a) for a in applications} == {"sent_to_central"}
     for application in applications:
         _assert_central_holds_exactly(wired, application)
+
+
+def test_missing_blobs_from_central_is_retried_not_refused():
+    outcome = printing._outcome(MissingBlobs("POST /v1/print-jobs: HTTP 409",
+                                             missing=["a" * 64]))
+
+    assert isinstance(outcome, RetryLater)
+    assert outcome.retry_after == printing.MISSING_BLOBS_RETRY_SECONDS
+
+
+def test_blob_refused_for_a_wrong_secret_is_an_outage_not_a_dead_letter(
+    wired, submit, bambang_api, settings
+):
+    siti = _approve(submit, bambang_api)
+    _reset_client()
+    settings.CENTRAL_PRINTING_SECRET = new_secret()  # misconfigured: central answers 401
+    try:
+        deliver.deliver_batch(topics.get(PRINT_JOB_TOPIC))
+    finally:
+        _reset_client()
+
+    message = OutboxMessage.objects.get(topic=PRINT_JOB_TOPIC)
+    assert message.status == MessageStatus.PENDING
+    assert _status(siti) == "queued_for_printing"
+    assert wired.control.blobs() == {}
