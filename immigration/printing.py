@@ -8,6 +8,7 @@ personal data, is built from the encrypted row at send time and never stored els
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -15,14 +16,23 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from immigration import central_blobs
+from immigration.dossier.selectors import print_job_files
 from immigration.lifecycle import Actor, Status
 from immigration.models import PassportApplication, ProcessedCallback
 from immigration.print_jobs import CENTRAL_PRINTING, PRINT_JOB_TOPIC, parse_print_job_key
 from queueing import topics
 from queueing.models import OutboxMessage
-from queueing.topics import Delivered, Outcome, Refused, RetryLater, UpstreamUnavailable
+from queueing.topics import (
+    Deferred,
+    Delivered,
+    Outcome,
+    Refused,
+    RetryLater,
+    UpstreamUnavailable,
+)
 from services.base import UpstreamError
-from services.central_printing import CentralPrintingClient, PrintJobReceipt
+from services.central_printing import CentralPrintingClient, MissingBlobs, PrintJobReceipt
 from services.signing import verify
 
 log = logging.getLogger(__name__)
@@ -65,24 +75,41 @@ def print_job(application: PassportApplication) -> dict[str, Any]:
         "applicant": application.applicant_data(),
         "approved_at": application.approved_at.isoformat(),
         "callback_url": settings.OFFICE_PUBLIC_URL.rstrip("/") + CALLBACK_PATH,
+        # Photo, signature (blobs central must hold first) and document hashes.
+        **print_job_files(application),
     }
 
 
 def _outcome(result: PrintJobReceipt | UpstreamError) -> Outcome:
     if isinstance(result, PrintJobReceipt):
         return Delivered({"job_id": result.job_id, "created": result.created})
+    if isinstance(result, MissingBlobs):
+        # Central lost a blob between our HEAD and the job (a restore): the next round's HEAD
+        # sees it and sends it again before the job.
+        return RetryLater(str(result), retry_after=MISSING_BLOBS_RETRY_SECONDS)
     if result.permanent:
         return Refused(f"central refused the print job: {result.code or result.status} "
                        f"{result.detail or ''}".strip())
     return RetryLater(str(result), result.retry_after, result.ambiguous)
 
 
+MISSING_BLOBS_RETRY_SECONDS = 0.5
+
+
 def send_print_jobs(messages: Sequence[OutboxMessage]) -> list[Outcome]:
+    """Send a claimed batch: each job's blobs first (see immigration/central_blobs.py for why
+    here), then every job whose blobs central holds, in one batch call."""
     client = central_client()
     ids = [m.payload["application_id"] for m in messages]
-    applications = PassportApplication.objects.select_related("office").in_bulk(ids)
+    applications = (
+        PassportApplication.objects.select_related("office")
+        .prefetch_related("dossier_files").in_bulk(ids)
+    )
     outcomes: dict[int, Outcome] = {}
     to_send: list[tuple[OutboxMessage, dict[str, Any]]] = []
+    started = time.monotonic()
+    blob_round = central_blobs.BlobRound()
+    blob_failure: UpstreamError | None = None
     try:
         for message in messages:
             application = applications.get(message.payload["application_id"])
@@ -98,7 +125,35 @@ def send_print_jobs(messages: Sequence[OutboxMessage]) -> list[Outcome]:
                     outcomes[message.id] = Delivered({"job_id": found.get("job_id", ""),
                                                       "created": False})
                     continue
-            to_send.append((message, print_job(application)))
+            job = print_job(application)
+            # The first job of a round always goes, so a lease shorter than one dossier's
+            # transfer still makes progress.
+            if blob_failure is not None or (to_send and central_blobs.out_of_time(started)):
+                outcomes[message.id] = (
+                    Deferred("blob upload paused for this round")
+                    if blob_failure is None
+                    else RetryLater(str(blob_failure), blob_failure.retry_after)
+                )
+                continue
+            try:
+                central_blobs.blobs_ensure(client=client, job=job, upstream=CENTRAL_PRINTING,
+                                           report=blob_round)
+            except central_blobs.BlobUnavailable as exc:
+                outcomes[message.id] = Refused(f"cannot send the dossier: {exc}")
+                continue
+            except UpstreamError as exc:
+                if exc.permanent and exc.status != 401:
+                    # 460: the stored file does not hash to its name: staff must look at it.
+                    outcomes[message.id] = Refused(f"central refused a blob: {exc.code or exc}")
+                    continue
+                # Down, cut mid-blob, timed out: what central got stays there (resumed from
+                # its offset next time); jobs already complete still go out below.
+                blob_failure = exc
+                outcomes[message.id] = RetryLater(str(exc), exc.retry_after, False)
+                continue
+            to_send.append((message, job))
+        if blob_failure is not None and not to_send:
+            raise blob_failure
         if to_send:
             results = client.submit_batch([job for _, job in to_send])
             for (message, _), result in zip(to_send, results, strict=True):
@@ -155,6 +210,7 @@ def register_print_job_topic() -> None:
             on_delivered=on_print_jobs_delivered,
             on_dead=on_print_job_dead,
             on_retry=on_print_job_retried,
+            batch_size=settings.CENTRAL_PRINTING_BATCH_SIZE or None,
         )
     )
 

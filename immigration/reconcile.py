@@ -6,6 +6,10 @@ We compare what we delivered with central's own inventory. A job central no long
 - already reported printed: the passport may physically exist, so it is not printed blindly a
   second time; the application needs staff attention ("check with central").
 Jobs central has that we never delivered are reported, not acted on.
+A job central still has but whose photo or signature it lost (its inventory lists them as
+`missing_blobs`): the delivered print-job message is sent again; the sender puts the blobs
+back first, and central answers the job itself as the replay it is. The applicant's status
+does not move: central never lost the job.
 """
 
 from __future__ import annotations
@@ -32,14 +36,21 @@ class ReconcileReport:
     resent: list[str] = field(default_factory=list)
     needs_attention: list[str] = field(default_factory=list)
     unknown_at_office: list[str] = field(default_factory=list)
+    blobs_resent: list[str] = field(default_factory=list)
 
 
-def central_inventory(office: str | None, log: Callable[[str], None]) -> set[str]:
+def central_inventory(
+    office: str | None, log: Callable[[str], None], lacking_blobs: set[str] | None = None
+) -> set[str]:
+    """Central's job keys; `lacking_blobs` collects the keys of jobs whose blobs it lost."""
     keys: set[str] = set()
     cursor: str | None = None
     while True:
         page = central_client().inventory(office, cursor=cursor)
         keys.update(str(job["key"]) for job in page.jobs)
+        if lacking_blobs is not None:
+            lacking_blobs.update(str(job["key"]) for job in page.jobs
+                                 if job.get("missing_blobs"))
         log(f"  central inventory: {len(keys)} jobs so far")
         cursor = page.next_cursor
         if cursor is None:
@@ -49,7 +60,8 @@ def central_inventory(office: str | None, log: Callable[[str], None]) -> set[str
 def reconcile(*, office: str | None = None,
               log: Callable[[str], None] = lambda line: None) -> ReconcileReport:
     report = ReconcileReport()
-    at_central = central_inventory(office, log)
+    lacking_blobs: set[str] = set()
+    at_central = central_inventory(office, log, lacking_blobs)
     report.central_jobs = len(at_central)
     waiting_on_central = PassportApplication.objects.filter(
         status__in=[*RESEND_STATUSES, Status.PRINTED]
@@ -81,6 +93,11 @@ def reconcile(*, office: str | None = None,
                     actor=Actor.DELIVERY,
                 )
                 report.needs_attention.append(locked.reference)
+    for key in sorted(lacking_blobs & set(candidates)):
+        if candidates[key].status in RESEND_STATUSES:
+            with transaction.atomic():
+                if redeliver(topic=PRINT_JOB_TOPIC, keys=[key]):
+                    report.blobs_resent.append(candidates[key].reference)
     report.unknown_at_office = sorted(at_central - _known_keys(at_central))
     return report
 

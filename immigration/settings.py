@@ -191,11 +191,22 @@ QUEUEING: dict[str, Any] = {
     # Delivered messages are kept this long (reconciliation after a central restore reads
     # them), then purged daily. Dead and pending ones are never purged.
     "RETENTION_DAYS": envint("QUEUE_RETENTION_DAYS", 60, minimum=1),
+    # Bytes per second each upstream may receive from all workers together (0: unlimited);
+    # set it a little under the office's uplink so print jobs and probes still get through.
+    "BYTE_BUDGETS": {
+        "central_printing": envint("CENTRAL_PRINTING_BYTES_PER_SECOND", 0, minimum=0),
+    },
+    "BYTE_BURST_SECONDS": envfloat("QUEUE_BYTE_BURST_SECONDS", 0.25, minimum=0.01),
 }
 
 # --- Central printing -----------------------------------------------------------------------
 CENTRAL_PRINTING_URL = envstr("CENTRAL_PRINTING_URL", "http://127.0.0.1:8765")
 CENTRAL_PRINTING_TIMEOUT = envfloat("CENTRAL_PRINTING_TIMEOUT", 10.0, minimum=0.1)
+# Photo and signature go to central in chunks of this size: a cut link costs at most one.
+CENTRAL_BLOB_CHUNK_BYTES = envint("CENTRAL_BLOB_CHUNK_BYTES", 64 * 1024, minimum=1024)
+# Print jobs claimed per round (0: QUEUEING BATCH_SIZE). Each carries its photo and signature
+# (~70 KB): on a thin link keep it small, so a round fits well inside one lease.
+CENTRAL_PRINTING_BATCH_SIZE = envint("CENTRAL_PRINTING_BATCH_SIZE", 0, minimum=0)
 # Where central sends status callbacks: this office server as central can reach it.
 OFFICE_PUBLIC_URL = envstr("OFFICE_PUBLIC_URL", "http://127.0.0.1:8000")
 # How far a callback's signed timestamp may be from our clock (the replay window), in seconds.
@@ -216,8 +227,9 @@ APPROVAL_CHECKS = envstr("APPROVAL_CHECKS", "all")
 # --- Dossier --------------------------------------------------------------------------------
 # Abandoned tus uploads are purged this long after their last byte arrived (Upload-Expires).
 DOSSIER_UPLOAD_TTL_HOURS = envfloat("DOSSIER_UPLOAD_TTL_HOURS", 48.0, minimum=0.01)
-# Images with more pixels are refused before decoding (a 24 MP RGB image decodes to ~72 MB).
-DOSSIER_MAX_IMAGE_PIXELS = envint("DOSSIER_MAX_IMAGE_PIXELS", 24_000_000, minimum=10_000)
+# Images with more pixels are refused before decoding: decoding and re-encoding cost about
+# 5 bytes per pixel (measured: 58 MB for a 12 MP photo), so 16 MP caps it near 80 MB.
+DOSSIER_MAX_IMAGE_PIXELS = envint("DOSSIER_MAX_IMAGE_PIXELS", 16_000_000, minimum=10_000)
 
 # --- Intake ---------------------------------------------------------------------------------
 IDEMPOTENCY_TTL_HOURS = envint("IDEMPOTENCY_TTL_HOURS", 24, minimum=1)

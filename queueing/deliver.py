@@ -15,13 +15,21 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from queueing import breaker, limiter, topics
 from queueing.backoff import retry_delay
 from queueing.claim import claim
 from queueing.models import MessageStatus, OutboxMessage
-from queueing.topics import Delivered, Outcome, RetryLater, Topic, UpstreamUnavailable
+from queueing.topics import (
+    Deferred,
+    Delivered,
+    Outcome,
+    RetryLater,
+    Topic,
+    UpstreamUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +84,7 @@ def deliver_batch(topic: Topic) -> Report:
             report.blocked = Blocked.BREAKER_OPEN
             return report
         _release_waiting(topic)
-    grant = limiter.take(topic.upstream, q["BATCH_SIZE"])
+    grant = limiter.take(topic.upstream, topic.batch_size or q["BATCH_SIZE"])
     if grant.granted == 0:
         report.blocked, report.wait_seconds = Blocked.RATE_LIMITED, grant.wait_seconds
         return report
@@ -134,8 +142,17 @@ def _settle(
         if delivered:
             _mark_delivered(topic, delivered, now)
             report.delivered += len(delivered)
+
+        deferred = [m.id for m, o in pairs if isinstance(o, Deferred)]
+        if deferred:
+            OutboxMessage.objects.filter(id__in=deferred).update(
+                status=MessageStatus.PENDING, lease_until=None, next_attempt_at=now,
+                attempts=F("attempts") - 1,
+            )
+            report.retried += len(deferred)
+
         for message, outcome in pairs:
-            if isinstance(outcome, Delivered):
+            if isinstance(outcome, Delivered | Deferred):
                 continue
             if isinstance(outcome, RetryLater) and not _exhausted(message):
                 _schedule_retry(message, outcome, now)

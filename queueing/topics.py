@@ -37,7 +37,16 @@ class Refused:
     reason: str
 
 
-Outcome = Delivered | RetryLater | Refused
+@dataclass(frozen=True)
+class Deferred:
+    """Not attempted this round (e.g. the sender's time for one lease ran out before it got
+    to this message): back to the queue, due now, and the claim does not count as an attempt,
+    so its backoff does not grow for work that never left."""
+
+    reason: str
+
+
+Outcome = Delivered | RetryLater | Refused | Deferred
 
 
 class UpstreamUnavailable(Exception):
@@ -67,6 +76,9 @@ class Topic:
     )
     on_dead: Callable[[OutboxMessage, str], None] = lambda message, reason: None
     on_retry: Callable[[OutboxMessage], None] = lambda message: None
+    # Messages claimed per round (None: QUEUEING["BATCH_SIZE"]). A topic whose messages carry
+    # many bytes (files over a thin link) claims fewer, so one lease covers what it sends.
+    batch_size: int | None = None
 
 
 _registry: dict[str, Topic] = {}

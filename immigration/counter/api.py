@@ -42,7 +42,7 @@ from immigration.counter.models import (
     TicketState,
 )
 from immigration.lifecycle import Status
-from immigration.models import IllegalTransition, Office, PassportApplication
+from immigration.models import Office, PassportApplication
 from immigration.readiness import blockers as readiness_blockers
 from immigration.references import normalize_reference
 
@@ -100,11 +100,6 @@ def _application_for(request: Request, reference: str, *, lock: bool = False,
         if not code or not application.access_code_matches(code):
             raise _not_found()
     return application, staff
-
-
-def _refused(exc: Any, status_code: int = 409) -> ApiError:
-    return ApiError(exc.code, exc.detail, getattr(exc, "status", status_code),
-                    **getattr(exc, "extra", {}))
 
 
 def _parse(serializer: type[serializers.Serializer], data: Any) -> dict[str, Any]:  # type: ignore[type-arg]
@@ -218,10 +213,7 @@ class SlotCalendarView(APIView):
         start = parse_date(start_text) if start_text else None
         if start_text and start is None:
             raise serializers.ValidationError({"from": [_("Must be a date (YYYY-MM-DD).")]})
-        try:
-            days = min(62, max(1, int(request.query_params.get("days", 14))))
-        except ValueError as exc:
-            raise serializers.ValidationError({"days": [_("Must be a number.")]}) from exc
+        days = min(62, max(1, int(request.query_params.get("days", 14))))
         return Response(slots.calendar(office=office, lane=lane, start=start, days=days))
 
 
@@ -242,14 +234,11 @@ class AppointmentView(APIView):
             application, staff = _application_for(request, reference, lock=True)
             if staff and not data.get("reason"):
                 raise serializers.ValidationError({"reason": [_("Staff must give a reason.")]})
-            try:
-                slots.appointment_reschedule(
-                    application=application, day=data["date"],
-                    hour=slots.parse_slot(data["slot"]) or 0,
-                    priority_reason=data.get("priority"),
-                    by=request.user if staff else None, reason=data.get("reason", ""))
-            except slots.SlotRefused as exc:
-                raise _refused(exc) from exc
+            slots.appointment_reschedule(
+                application=application, day=data["date"],
+                hour=slots.parse_slot(data["slot"]) or 0,
+                priority_reason=data.get("priority"),
+                by=request.user if staff else None, reason=data.get("reason", ""))
         return _no_store(Response(slots.appointment_view(application)))
 
     @extend_schema(operation_id="counter_appointment_release", request=OptionalReasonInput,
@@ -357,11 +346,8 @@ class SlotCapacityView(APIView):
         if hour is None or lane not in Lane.values:
             raise ApiError("not_found", _("No such slot."), 404)
         data = _parse(CapacityInput, request.data)
-        try:
-            row = slots.slot_set_capacity(office=office, day=_date(date), hour=hour, lane=lane,
-                                          capacity=data["capacity"], by=request.user)
-        except slots.SlotRefused as exc:
-            raise _refused(exc) from exc
+        row = slots.slot_set_capacity(office=office, day=_date(date), hour=hour, lane=lane,
+                                      capacity=data["capacity"], by=request.user)
         return Response({"date": row.date, "slot": row.label, "lane": row.lane,
                          "capacity": row.capacity, "booked": row.booked, "free": row.free})
 
@@ -381,11 +367,8 @@ class ClosedDaysView(APIView):
     def post(self, request: Request, code: str) -> Response:
         office = _own_office(request, code)
         data = _parse(ClosedDayInput, request.data)
-        try:
-            closed = slots.day_close(office=office, day=data["date"], note=data.get("note", ""),
-                                     by=request.user)
-        except slots.SlotRefused as exc:
-            raise _refused(exc) from exc
+        closed = slots.day_close(office=office, day=data["date"], note=data.get("note", ""),
+                                 by=request.user)
         return Response({"date": closed.date, "note": closed.note},
                         status=status.HTTP_201_CREATED)
 
@@ -415,11 +398,8 @@ class ArrivalsView(APIView):
                        if normalized else None)
         if application is None:
             raise ApiError("not_found", _("No such application at your office."), 404)
-        try:
-            ticket, created = tickets.ticket_issue(application=application, by=request.user,
-                                                   lane=data.get("lane"))
-        except tickets.TicketRefused as exc:
-            raise _refused(exc) from exc
+        ticket, created = tickets.ticket_issue(application=application, by=request.user,
+                                               lane=data.get("lane"))
         body = tickets.ticket_view(ticket)
         body["appointment"] = slots.appointment_view(application)
         body["waiting_ahead"] = Ticket.objects.filter(
@@ -466,15 +446,12 @@ class TicketActionView(APIView):
                    responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request, code: str, ticket_id: int) -> Response:
         office = _own_office(request, code)
-        try:
-            if self.action == "recall":
-                ticket = tickets.ticket_recall(office=office, ticket_id=ticket_id,
-                                               by=request.user)
-            else:
-                ticket = tickets.ticket_close(office=office, ticket_id=ticket_id,
-                                              state=self.action, by=request.user)
-        except tickets.TicketRefused as exc:
-            raise _refused(exc) from exc
+        if self.action == "recall":
+            ticket = tickets.ticket_recall(office=office, ticket_id=ticket_id,
+                                           by=request.user)
+        else:
+            ticket = tickets.ticket_close(office=office, ticket_id=ticket_id,
+                                          state=self.action, by=request.user)
         return Response(tickets.ticket_view(ticket))
 
 
@@ -511,13 +488,8 @@ def _staff_act(request: Request, reference: str,
                act: Callable[[PassportApplication], Any]) -> Any:
     with transaction.atomic():
         application, _staff = _application_for(request, reference, lock=True, staff_only=True)
-        try:
-            return act(application)
-        except (verification.VerificationRefused, fees.PaymentRefused,
-                pickup.PickupRefused) as exc:
-            raise _refused(exc) from exc
-        except IllegalTransition as exc:
-            raise ApiError("illegal_transition", str(exc), 409) from exc
+        # Refusals (CounterRefused, IllegalTransition) become 4xx in the API's error table.
+        return act(application)
 
 
 def _interview(i: Interview) -> dict[str, Any]:
@@ -696,13 +668,8 @@ class CancelView(APIView):
             application, staff = _application_for(request, reference, lock=True)
             if staff and not data.get("reason"):
                 raise serializers.ValidationError({"reason": [_("Staff must give a reason.")]})
-            try:
-                pickup.application_cancel(application=application, by=request.user, staff=staff,
-                                          reason=data.get("reason", ""))
-            except pickup.PickupRefused as exc:
-                raise _refused(exc) from exc
-            except IllegalTransition as exc:
-                raise ApiError("illegal_transition", str(exc), 409) from exc
+            pickup.application_cancel(application=application, by=request.user, staff=staff,
+                                      reason=data.get("reason", ""))
         application.refresh_from_db()
         data_out = application_view(application, language=_language(request), staff=staff)
         return _no_store(Response(s.ApplicationOutput(data_out).data))

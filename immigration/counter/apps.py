@@ -11,7 +11,9 @@ class CounterConfig(AppConfig):
 
     def ready(self) -> None:
         from immigration import readiness
+        from immigration.api.errors import DOMAIN_ERRORS, ApiError
         from immigration.counter.billing import register_payment_topic
+        from immigration.counter.errors import CounterRefused
         from immigration.counter.fees import payment_blockers
         from immigration.counter.verification import interview_blockers, signoff_blockers
 
@@ -19,3 +21,4 @@ class CounterConfig(AppConfig):
         readiness.register("payment", payment_blockers)
         readiness.register("signoff", signoff_blockers)
         register_payment_topic()
+        DOMAIN_ERRORS[CounterRefused] = lambda e: ApiError(e.code, e.detail, e.status, **e.extra)

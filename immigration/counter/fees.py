@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from immigration.counter.errors import CounterRefused
 from immigration.counter.models import (
     CounterSettings,
     Payment,
@@ -51,10 +52,8 @@ def tariffs_seed() -> None:
             "service": service, "legal_basis": f"{LEGAL_BASIS}, Lampiran"})
 
 
-class PaymentRefused(Exception):
-    def __init__(self, code: str, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.code, self.detail, self.extra = code, detail, extra
+class PaymentRefused(CounterRefused):
+    """A payment rule said no."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from immigration.counter.errors import CounterRefused
 from immigration.counter.models import Handover, TicketState, audit
 from immigration.counter.slots import appointment_release
 from immigration.counter.tickets import tickets_withdraw
@@ -16,10 +17,8 @@ from immigration.lifecycle import Actor, Status
 from immigration.models import PassportApplication, nik_blind_index
 
 
-class PickupRefused(Exception):
-    def __init__(self, code: str, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.code, self.detail, self.extra = code, detail, extra
+class PickupRefused(CounterRefused):
+    """A handover or cancel rule said no."""
 
 
 def handover_record(*, application: PassportApplication, by: Any, nik: str, recipient: str,

@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from immigration.counter.errors import CounterRefused
 from immigration.counter.models import (
     Appointment,
     ClosedDay,
@@ -33,10 +34,8 @@ from immigration.models import Office, PassportApplication, Service
 ELDERLY_AGE = 60
 
 
-class SlotRefused(Exception):
-    def __init__(self, code: str, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.code, self.detail, self.extra = code, detail, extra
+class SlotRefused(CounterRefused):
+    """A booking, capacity or closed-day rule said no."""
 
 
 def parse_slot(text: str) -> int | None:

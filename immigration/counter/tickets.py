@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from immigration.counter.errors import CounterRefused
 from immigration.counter.models import (
     LANE_LETTERS,
     Appointment,
@@ -32,10 +33,8 @@ from immigration.models import Office, PassportApplication, Service
 OPEN_STATES = (TicketState.WAITING, TicketState.CALLED)
 
 
-class TicketRefused(Exception):
-    def __init__(self, code: str, detail: str, status: int = 409, **extra: Any) -> None:
-        super().__init__(detail)
-        self.code, self.detail, self.status, self.extra = code, detail, status, extra
+class TicketRefused(CounterRefused):
+    """A check-in or queue rule said no."""
 
 
 def _locked_day(office: Office, day: dt.date) -> QueueDay:

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from immigration.counter.errors import CounterRefused
 from immigration.counter.models import CounterSettings, Interview, SignOff, audit
 from immigration.lifecycle import Status
 from immigration.models import PassportApplication
@@ -17,10 +18,8 @@ from immigration.readiness import Blocker
 SUPERVISOR_GROUP = "supervisor"
 
 
-class VerificationRefused(Exception):
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code, self.detail = code, detail
+class VerificationRefused(CounterRefused):
+    """An interview or sign-off rule said no."""
 
 
 def is_supervisor(user: Any) -> bool:

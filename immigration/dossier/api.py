@@ -66,11 +66,11 @@ def parse_metadata(header: str) -> dict[str, str]:
     for pair in header.split(","):
         parts = pair.strip().split(" ")
         if not parts[0] or len(parts) > 2 or parts[0] in metadata:
-            raise ValueError("malformed Upload-Metadata")
+            raise ValueError(_("Upload-Metadata is malformed."))
         try:
             value = base64.b64decode(parts[1], validate=True).decode() if len(parts) == 2 else ""
         except (binascii.Error, UnicodeDecodeError) as exc:
-            raise ValueError("Upload-Metadata values must be base64 of UTF-8") from exc
+            raise ValueError(_("Upload-Metadata values must be base64 of UTF-8 text.")) from exc
         metadata[parts[0]] = value
     return metadata
 
@@ -200,7 +200,13 @@ class UploadView(TusView):
             uploads.ensure_live(upload)
         except ContentRejected as exc:
             raise _refused(exc) from exc
-        return _upload_headers(HttpResponse(status=200), upload)
+        response = _upload_headers(HttpResponse(status=200), upload)
+        # tus asks HEAD to repeat the metadata; a filename is not kept (it may name the person).
+        response["Upload-Metadata"] = ",".join(
+            f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in
+            [("reference", upload.application.reference), ("kind", upload.kind),
+             ("sha256", upload.declared_sha256)])
+        return response
 
     @extend_schema(
         operation_id="uploads_append", request={OFFSET_STREAM: OpenApiTypes.BINARY},

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -69,8 +70,6 @@ class Requirement(models.Model):
         return frozenset(k for k in self.kinds.split("|") if k)
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         unknown = self.kind_set - set(Kind.values)
         if unknown or not self.kind_set:
             raise ValidationError({"kinds": f"unknown kinds: {', '.join(sorted(unknown))}"})

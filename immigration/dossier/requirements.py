@@ -32,11 +32,13 @@ def _satisfied(code: str, files: list[DossierFile], states: set[FileState]) -> b
     return any(f.kind in kinds and f.state in states for f in files)
 
 
-def missing(application: PassportApplication) -> list[str]:
-    """Requirements with no usable file yet (none uploaded, or only refused ones)."""
+def missing(application: PassportApplication, *, needed: list[str] | None = None) -> list[str]:
+    """Requirements with no usable file yet (none uploaded, or only refused ones). `needed`:
+    `required(application)` when the caller already has it."""
     files = current_files(application)
     usable = {FileState.RECEIVED, FileState.CHECKED}
-    return [code for code in required(application) if not _satisfied(code, files, usable)]
+    return [code for code in (needed if needed is not None else required(application))
+            if not _satisfied(code, files, usable)]
 
 
 def unchecked(application: PassportApplication) -> list[str]:

@@ -42,8 +42,9 @@ def dossier_view(application: PassportApplication) -> dict[str, Any]:
     """The `dossier` member of the application detail: what is required, what is there, what
     is still missing."""
     files = sorted(requirements.current_files(application), key=lambda f: (f.kind, f.pk))
+    needed = requirements.required(application)  # one query per application, also in lists
     return {
-        "required": requirements.required(application),
+        "required": needed,
         "files": [file_view(f) for f in files],
-        "missing": requirements.missing(application),
+        "missing": requirements.missing(application, needed=needed),
     }

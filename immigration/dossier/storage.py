@@ -207,12 +207,15 @@ def pending_append(upload: PendingUpload, *, start: int, data: bytes,
 
 
 def pending_reader(upload: PendingUpload, *, write_id: uuid.UUID | None = None,
-                   end: int | None = None) -> io.BufferedReader:
-    """The upload's bytes: its committed chunks plus, with `write_id`, those of the request in
-    progress, up to `end`. Raises CorruptChunk when they do not form one contiguous run."""
+                   start: int = 0, end: int | None = None) -> io.BufferedReader:
+    """The upload's bytes: its committed chunks below `start` plus, from `start`, those of the
+    request `write_id` in progress (without `write_id`: every committed chunk), up to `end`.
+    Raises CorruptChunk when they do not form one contiguous run."""
     from django.db.models import Q
 
-    wanted = Q(committed=True) | Q(write_id=write_id) if write_id else Q(committed=True)
+    # A request racing this one may have committed rows past `start` meanwhile: not ours.
+    wanted = (Q(committed=True, start__lt=start) | Q(write_id=write_id) if write_id
+              else Q(committed=True))
     rows = list(upload.chunks.filter(wanted).order_by("start").values_list("pk", "start",
                                                                            "length"))
     spans: list[_Span] = []

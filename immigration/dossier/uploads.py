@@ -132,19 +132,21 @@ def _commit(upload: PendingUpload, *, start: int, end: int,
             write_id: uuid.UUID) -> PendingUpload:
     with transaction.atomic():
         locked = PendingUpload.objects.select_for_update().get(pk=upload.pk)
-        if locked.offset != start or locked.file_id is not None:
-            PendingChunk.objects.filter(upload=upload, write_id=write_id).delete()
-            raise _offset_mismatch(locked.offset)
-        PendingChunk.objects.filter(upload=upload, write_id=write_id).update(committed=True)
-        locked.offset = end
-        locked.expires_at = timezone.now() + upload_ttl()  # activity keeps it alive
-        locked.save(update_fields=["offset", "expires_at"])
+        overtaken = locked.offset != start or locked.file_id is not None
+        if not overtaken:
+            PendingChunk.objects.filter(upload=upload, write_id=write_id).update(committed=True)
+            locked.offset = end
+            locked.expires_at = timezone.now() + upload_ttl()  # activity keeps it alive
+            locked.save(update_fields=["offset", "expires_at"])
+    if overtaken:  # another request got there first: drop ours (outside the rolled-back block)
+        PendingChunk.objects.filter(upload=upload, write_id=write_id).delete()
+        raise _offset_mismatch(locked.length if locked.file_id else locked.offset)
     return locked
 
 
 def _finish(upload: PendingUpload, *, start: int, end: int,
             write_id: uuid.UUID) -> PendingUpload:
-    reader = pending_reader(upload, write_id=write_id)
+    reader = pending_reader(upload, write_id=write_id, start=start)
     try:
         size, sha256 = stream_sha256(reader)
         if size != end:

@@ -162,6 +162,8 @@ class Link:
         self._cut_left: int | None = None
         self.bytes = 0
         self.cuts = 0
+        #: Bytes of bodies cut short: they crossed the link and must be sent again.
+        self.cut_bytes = 0
         self.first_at: float | None = None
         self.last_at: float | None = None
 
@@ -177,7 +179,7 @@ class Link:
         with self._lock:
             self._next_free = 0.0
             self._cut_left = None
-            self.bytes = self.cuts = 0
+            self.bytes = self.cuts = self.cut_bytes = 0
             self.first_at = self.last_at = None
 
     def stats(self) -> dict[str, Any]:
@@ -185,10 +187,15 @@ class Link:
             return {
                 "bytes": self.bytes,
                 "cuts": self.cuts,
+                "cut_bytes": self.cut_bytes,
                 "first_at": self.first_at,
                 "last_at": self.last_at,
                 "cut_armed": self._cut_left is not None,
             }
+
+    def note_cut(self, received: int) -> None:
+        with self._lock:
+            self.cut_bytes += received
 
     def carry(self, size: int, kbps: float | None) -> tuple[int, bool]:
         """Let `size` bytes through; returns (bytes that passed, whether the link was cut)."""

@@ -50,6 +50,7 @@ class BlobStats(TypedDict):
 class LinkStats(TypedDict):
     bytes: int
     cuts: int
+    cut_bytes: int
     first_at: float | None
     last_at: float | None
     cut_armed: bool
@@ -123,9 +124,13 @@ class SimulatorControl:
         """Remember the current jobs as the backup to restore; returns how many."""
         return int(self._call("POST", "/_control/restore-point")["jobs"])
 
-    def restore(self) -> int:
-        """Lose everything since the restore point (the ransomware case); returns jobs lost."""
-        return int(self._call("POST", "/_control/restore")["lost"])
+    def restore(self, *, all_blobs: bool = False) -> int:
+        """Lose everything since the restore point (the ransomware case); returns jobs lost.
+
+        `all_blobs`: lose every blob too, even those of jobs the backup kept.
+        """
+        payload = {"blobs": "all"} if all_blobs else None
+        return int(self._call("POST", "/_control/restore", payload)["lost"])
 
     def reset(self) -> None:
         """Empty store, ledger and counters; config back to the process's defaults."""

@@ -303,6 +303,7 @@ class Handler(BaseHTTPRequestHandler):
             if passed:
                 parts.append(self.rfile.read(passed))
             if cut:
+                self.sim.link.note_cut(sum(len(p) for p in parts))
                 raise Cut
             left -= wanted
         return b"".join(parts)
@@ -542,7 +543,9 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/_control/restore-point" and method == "POST":
             self._send(200, {"jobs": sim.store.mark_restore_point()})
         elif path == "/_control/restore" and method == "POST":
-            self._send(200, {"lost": sim.store.restore()})
+            options = self._json(body or b"{}")
+            all_blobs = isinstance(options, dict) and options.get("blobs") == "all"
+            self._send(200, {"lost": sim.store.restore(all_blobs=all_blobs)})
         elif path == "/_control/reset" and method == "POST":
             sim.reset()
             self._send(200, {"status": "reset"})

@@ -376,8 +376,11 @@ class Store:
             db.execute("INSERT INTO blobs_snapshot SELECT sha256 FROM blobs WHERE complete = 1")
             return int(db.execute("SELECT COUNT(*) FROM jobs_snapshot").fetchone()[0])
 
-    def restore(self) -> int:
+    def restore(self, *, all_blobs: bool = False) -> int:
         """Go back to the restore point (nothing, if none was marked); returns jobs lost.
+
+        `all_blobs`: the blob store had no backup at all (most of PDNS 2 had none), so every
+        blob is lost, also those of jobs the restore kept.
 
         The print ledger survives on purpose: paper already printed stays printed, which
         is what lets a drill see a job printed twice after central forgot it.
@@ -395,6 +398,8 @@ class Store:
                 "SELECT sha256 FROM blobs"
                 " WHERE sha256 NOT IN (SELECT sha256 FROM blobs_snapshot)"
             )
+            if all_blobs:
+                lost = "SELECT sha256 FROM blobs WHERE 1"
             db.execute(
                 f"UPDATE blob_ledger SET losses = losses + 1 WHERE sha256 IN ({lost}"  # noqa: S608
                 " AND complete = 1)"

@@ -131,3 +131,20 @@ def test_print_job_files_name_photo_signature_and_documents(
                               "media_type": "image/jpeg"}
     assert files["signature"]["media_type"] == "image/png"
     assert [d["kind"] for d in files["documents"]] == ["birth_certificate", "kk", "ktp"]
+
+
+def test_a_phone_photo_taken_sideways_is_stored_upright(siti_application: Submitted) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
+    sent = small_jpeg(width=200, height=100, seed=8, exif=exif.tobytes())
+    kept = _content(dossier_store(siti_application.application, "kk", sent))
+    assert Image.open(io.BytesIO(kept)).size == (100, 200)
+    assert not Image.open(io.BytesIO(kept)).getexif()
+
+
+def test_a_requirement_naming_an_unknown_kind_is_refused_in_the_admin(db: None) -> None:
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        Requirement(application_type="new", kinds="ktp|selfie").full_clean()
+    Requirement(application_type="renewal", kinds="kk").full_clean()

@@ -73,7 +73,10 @@ def test_siti_uploads_her_ktp_in_pieces_and_it_joins_her_dossier(
 
     first = patch(api, url, data[:70_000], offset=0, headers=siti_code)
     assert first.status_code == 204 and first["Upload-Offset"] == "70000"
-    assert head(api, url, headers=siti_code)["Upload-Offset"] == "70000"
+    probe = head(api, url, headers=siti_code)
+    assert probe["Upload-Offset"] == "70000" and probe["Upload-Length"] == str(len(data))
+    assert probe["Upload-Metadata"].startswith("reference ")
+    assert probe["Cache-Control"] == "no-store"
     _nothing_stored()  # a partial upload is not a file
     assert _dossier(api, siti_application)["files"] == []
     # What is held so far is ciphertext too.
@@ -394,3 +397,26 @@ def test_refusals_speak_bahasa_indonesia_by_default_and_english_on_request(
     english = upload(api, siti_application.reference, "ktp", data,
                      headers={**siti_code, "HTTP_ACCEPT_LANGUAGE": "en"})
     assert _error(english, 422, "corrupt_file")["detail"] == "The image is incomplete or damaged."
+
+
+def test_tus_requests_are_throttled_per_client(
+    api: APIClient, siti_application: Submitted, siti_code: dict[str, str], monkeypatch: Any,
+) -> None:
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES",
+                        {**ScopedRateThrottle.THROTTLE_RATES, "upload": "3/min"})
+    url = create(api, siti_application.reference, "ktp", small_jpeg(),
+                 headers=siti_code)["Location"]
+    assert head(api, url, headers=siti_code).status_code == 200
+    assert head(api, url, headers=siti_code).status_code == 200
+    _error(create(api, siti_application.reference, "ktp", small_jpeg(), headers=siti_code),
+           429, "throttled")
+
+
+def test_the_purge_runs_hourly_from_beat(settings: Any) -> None:
+    from immigration.celery import app
+
+    app.loader.import_default_modules()
+    schedule = settings.CELERY_BEAT_SCHEDULE["dossier-purge-expired-uploads"]
+    assert schedule["task"] in app.tasks and schedule["schedule"] == 3600.0

@@ -5,6 +5,11 @@ retries racing each other); staff approve them (some twice). Central comes back,
 backlog drains we SIGKILL a worker, restart Redis empty, FLUSHALL it, and make central time out,
 drop responses after committing, answer 503 and rate-limit with Retry-After. Then we check the
 history against central's own print ledger.
+
+With dossiers, every application also gets a photo and a signature before approval, the drain
+runs over an emulated thin link that is cut mid-blob, and after the drain central loses every
+blob (its blob store had no backup) and reconciliation must put them back: every blob at
+central must then be byte-identical to the office's, and none may have been sent twice in full.
 """
 
 from __future__ import annotations
@@ -19,10 +24,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from django.db import connections
 
+from immigration.dossier.models import DossierFile, Kind
+from immigration.dossier.storage import open_chunks
 from immigration.models import PassportApplication
 from tests.conftest import application_payload
 from tests.drill.cluster import Cluster, wait_for
+from tests.fixtures.dossier import dossier_store, small_png
+from tests.fixtures.photos import passport_photo
 
 Log = Callable[[str], None]
 
@@ -39,6 +49,13 @@ class DrillResult:
     drain_seconds: float = 0.0
     faults: list[str] = field(default_factory=list)
     submit_latencies_ms: list[float] = field(default_factory=list)
+    # Dossiers: blobs checked against the office's bytes, and what went wrong with them.
+    blobs_checked: int = 0
+    blobs_not_identical: list[str] = field(default_factory=list)
+    blobs_sent_twice: list[str] = field(default_factory=list)
+    blob_bytes_discarded: int = 0
+    blob_chunk_bytes: int = 0
+    link_cuts: int = 0
 
     @property
     def accepted_pct(self) -> float:
@@ -57,6 +74,13 @@ class DrillResult:
             f"accept latency during outage: p50 {lat[len(lat) // 2]:.0f} ms, p99 {p99:.0f} ms",
             f"drain time after recovery: {self.drain_seconds:.1f} s",
             f"faults injected: {', '.join(self.faults)}",
+            *([] if not self.blobs_checked else [
+                f"blobs at central byte-identical: "
+                f"{self.blobs_checked - len(self.blobs_not_identical)}/{self.blobs_checked}",
+                f"blobs sent twice in full: {len(self.blobs_sent_twice)}",
+                f"blob bytes sent twice: {self.blob_bytes_discarded} over "
+                f"{self.link_cuts} link cuts (chunk {self.blob_chunk_bytes} B)",
+            ]),
         ])
 
 
@@ -93,8 +117,36 @@ def _phone_submits(web: str, payload: dict[str, Any], rng: random.Random,
     return body
 
 
+def _attach_dossier(reference: str, seed: int) -> None:
+    """Photo and signature, stored through the real domain function (what central needs; the
+    documents stay at the office, so the drill narrows the approval checks)."""
+    application = PassportApplication.objects.get(reference=reference)
+    dossier_store(application, "photo", passport_photo(seed, width=120, height=150))
+    dossier_store(application, "signature", small_png(width=160, height=50, seed=seed))
+
+
+def _check_blobs(cluster: Cluster, result: DrillResult) -> None:
+    control = cluster.central.control
+    ledger = control.blobs()
+    files = DossierFile.objects.filter(kind__in=[Kind.PHOTO, Kind.SIGNATURE],
+                                       superseded_at=None)
+    for file in files.iterator():
+        result.blobs_checked += 1
+        if control.blob_bytes(file.sha256) != b"".join(open_chunks(file)):
+            result.blobs_not_identical.append(file.sha256)
+    # Sent in full more often than central lost it: a blob sent twice.
+    result.blobs_sent_twice = sorted(sha for sha, r in ledger.items()
+                                     if r["completions"] - r["losses"] > 1)
+    link = control.stats()["link"]
+    # Sent again: what central threw away after receiving it, and what a cut link swallowed.
+    result.blob_bytes_discarded = (sum(r["bytes_discarded"] for r in ledger.values())
+                                   + link["cut_bytes"])
+    result.link_cuts = link["cuts"]
+
+
 def run_drill(cluster: Cluster, *, applications: int, log: Log = print,
-              seed: int = 2024) -> DrillResult:
+              seed: int = 2024, dossiers: bool = False,
+              blob_chunk_bytes: int = 64 * 1024) -> DrillResult:
     rng = random.Random(seed)
     result = DrillResult(intended=applications)
     control = cluster.central.control
@@ -115,6 +167,11 @@ def run_drill(cluster: Cluster, *, applications: int, log: Log = print,
                                  result.submit_latencies_ms)
         if receipt is None:
             return
+        if dossiers:
+            try:
+                _attach_dossier(receipt["reference"], rng.randrange(10**9))
+            finally:
+                connections.close_all()  # this pool thread's connection, not left open
         for _ in range(2 if rng.random() < 0.2 else 1):  # a double click at the counter
             response = staff.post(f"/api/v1/applications/{receipt['reference']}/approve")
             assert response.status_code == 200, response.text
@@ -146,6 +203,11 @@ def run_drill(cluster: Cluster, *, applications: int, log: Log = print,
         result.faults.append(name)
         log(f"  fault: {name} ({waiting()} still waiting for central)")
 
+    if dossiers:
+        result.blob_chunk_bytes = blob_chunk_bytes
+        # A thin link (4 Mbit/s shared by all workers): blobs are in flight when faults hit.
+        control.configure(link_kbps=4000)
+        fault("link cut mid-blob", lambda: control.configure(cut_after_bytes=40_000))
     time.sleep(0.5)
     fault("SIGKILL worker w1", lambda: cluster.kill_worker("w1"))
     fault("central times out", lambda: control.configure(mode="timeout", hang_seconds=3))
@@ -155,6 +217,8 @@ def run_drill(cluster: Cluster, *, applications: int, log: Log = print,
     fault("restart worker w1", lambda: cluster.start_worker("w1"))
     fault("Redis restarted empty", cluster.restart_redis)
     fault("central 503 for 30% of calls", lambda: control.configure(mode="up", fail_rate=0.3))
+    if dossiers:
+        fault("link cut mid-blob", lambda: control.configure(cut_after_bytes=25_000))
     time.sleep(2)
     fault("central rate-limits with Retry-After",
           lambda: control.configure(fail_rate=0.0, rate_limit_per_second=15, retry_after=1))
@@ -177,11 +241,33 @@ def run_drill(cluster: Cluster, *, applications: int, log: Log = print,
     wait_for(drained, timeout=240, what="backlog drain", interval=0.5)
     result.drain_seconds = time.monotonic() - drain_started
 
+    if dossiers:
+        # --- 2b. central restores without its blob store; reconciliation puts them back ---
+        control.configure(link_kbps=None, cut_after_bytes=None)
+        control.restore_point()  # the backup has every job...
+        control.restore(all_blobs=True)  # ...and no blob at all
+        result.faults.append("central restored without its blobs")
+        log("  fault: central restored without its blobs; reconciling")
+        report = cluster.manage("reconcile")
+        resent = next(line for line in report.splitlines() if "photo/signature" in line)
+        log("  " + resent.split(":")[0])  # the count, not every reference
+        wanted = set(DossierFile.objects.filter(kind__in=[Kind.PHOTO, Kind.SIGNATURE],
+                                                superseded_at=None)
+                     .values_list("sha256", flat=True))
+
+        def blobs_back() -> bool:
+            ledger = control.blobs()
+            return all(ledger.get(sha, {}).get("complete") for sha in wanted)
+
+        wait_for(blobs_back, timeout=240, what="blobs re-sent after the restore", interval=0.5)
+
     # --- 3. check the history against central's own ledger -----------------------------------
     counts = control.stats()["print_counts"]
     result.lost = sorted(accepted_keys - set(counts))
     result.printed_twice = sorted(k for k, n in counts.items() if n > 1)
     result.unexpected = sorted(set(counts) - accepted_keys)
+    if dossiers:
+        _check_blobs(cluster, result)
     in_db = PassportApplication.objects.count()
     assert in_db == len(receipts), f"{in_db} applications stored for {len(receipts)} accepted"
     staff.close()

@@ -27,8 +27,7 @@ def test_bambang_sees_the_queue_and_approves(browser: Browser, live_server: obje
     context = browser.new_context(viewport=PHONE, base_url=live_server.url)  # type: ignore[attr-defined]
     page = context.new_page()
     staff_login(page, bambang)
-    # The fee recorded by make_approvable waits in the outbox for billing (not wired here).
-    expect(page.locator("#pending")).to_have_text("1")
+    expect(page.locator("#pending")).to_have_text("0")
     expect(page.locator("#breaker")).to_have_text("closed")
 
     page.goto("/staff/applications")
@@ -38,5 +37,5 @@ def test_bambang_sees_the_queue_and_approves(browser: Browser, live_server: obje
     assert PassportApplication.objects.get(reference=reference).status == "queued_for_printing"
 
     page.goto("/staff/")
-    expect(page.locator("#pending")).to_have_text("2")  # and now the print job waits too
+    expect(page.locator("#pending")).to_have_text("1")  # the print job waits in the outbox
     context.close()

@@ -20,6 +20,8 @@ class Command(BaseCommand):
         self.stdout.write(f"central holds {report.central_jobs} jobs; checked "
                           f"{report.checked} applications waiting on central")
         self.stdout.write(f"re-sent {len(report.resent)}: {' '.join(report.resent) or '-'}")
+        self.stdout.write(f"photo/signature re-sent for {len(report.blobs_resent)}: "
+                          f"{' '.join(report.blobs_resent) or '-'}")
         self.stdout.write(f"need staff attention {len(report.needs_attention)}: "
                           f"{' '.join(report.needs_attention) or '-'}")
         if report.unknown_at_office:
