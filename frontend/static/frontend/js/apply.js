@@ -19,6 +19,7 @@ let step = 0, draft = null, lastErrors = {};
 let sending = false;  // Send pressed and not yet settled: the button stays disabled
 let lastRefusal = null;  // the refusal already shown (re-renders must not move the focus again)
 let listed = null;  // keys shown in the "on this phone" notice, while it is open
+let others = [];  // drafts other than this form's, waiting or refused (see loadOthers)
 
 const fieldId = (path) => path.split(".").pop();
 const stepOf = (path) => steps.findIndex((s) => s.querySelector(`[name="${CSS.escape(path)}"]`));
@@ -116,17 +117,19 @@ async function openDraft(wanted) {
 }
 
 // --- What is already on this phone ---------------------------------------------------------
-// Drafts other than this form's that are waiting to be sent or were refused.
-async function othersOnPhone() {
-  return (await outbox.all("drafts")).filter((d) => d.key !== draft?.key &&
+// Drafts other than this form's that are waiting to be sent or were refused. Kept in memory
+// (reloaded on every render and before Send) so moving between steps needs no wait.
+async function loadOthers() {
+  others = (await outbox.all("drafts")).filter((d) => d.key !== draft?.key &&
     (d.state === "queued" || d.state === "failed"));
+  return others;
 }
 
 // A second application for a NIK this phone already holds would be refused by the office once
 // sent (409): caught here, offline, before it is queued.
-async function nikOnPhone(body) {
+function nikOnPhone(body) {
   const nik = body.applicant?.nik;
-  return nik ? (await othersOnPhone()).find((d) => d.body?.applicant?.nik === nik) : undefined;
+  return nik ? others.find((d) => d.body?.applicant?.nik === nik) : undefined;
 }
 
 function onPhoneItem(key, drafts, apps) {
@@ -148,7 +151,7 @@ function onPhoneItem(key, drafts, apps) {
 
 async function renderOnPhone() {
   if (!listed) return;
-  const drafts = await othersOnPhone(), apps = await outbox.all("applications");
+  const drafts = others, apps = await outbox.all("applications");
   for (const d of drafts) listed.add(d.key);
   onPhone.innerHTML = `<h2 id="on-phone-title">${esc(t("onphone.title"))}</h2>
     <p class="hint">${esc(t("onphone.hint"))}</p>
@@ -174,6 +177,7 @@ onPhone.addEventListener("click", (ev) => {
 
 // --- The draft's fate: waiting, refused (errors on the fields), or acknowledged --------------
 async function render() {
+  await loadOthers();
   renderOnPhone();
   const current = await outbox.get("drafts", draft.key);
   if (!current) {
@@ -215,9 +219,9 @@ async function render() {
 }
 
 // Errors of the body (of one step, when `onlyStep` is set), shown; the first one, if any.
-async function check(body, onlyStep = null) {
+function check(body, onlyStep = null) {
   const errors = validateApplication(body);
-  const twin = !errors["applicant.nik"] && await nikOnPhone(body);
+  const twin = !errors["applicant.nik"] && nikOnPhone(body);
   if (twin) errors["applicant.nik"] = "nik_on_phone";
   const first = showErrors(errors, onlyStep);
   if (twin && (onlyStep === null || onlyStep === stepOf("applicant.nik"))) {
@@ -232,7 +236,8 @@ async function submit() {
   next.disabled = true;  // a second tap must not queue the draft again
   try {
     const body = readBody();
-    const first = await check(body);
+    await loadOthers();
+    const first = check(body);
     if (first) return focusFirst(first);
     // The same key, corrected or not: one draft is one application (see outbox.js).
     const queued = await outbox.update("drafts", draft.key, (current) =>
@@ -250,12 +255,10 @@ async function submit() {
   }
 }
 
-form.addEventListener("submit", async (ev) => {
+form.addEventListener("submit", (ev) => {
   ev.preventDefault();
   if (step === steps.length - 1) return submit();
-  const from = step;
-  const first = await check(readBody(), step);
-  if (step !== from) return;  // a quick second tap already moved on
+  const first = check(readBody(), step);
   if (first) return first.input.focus();
   show(step + 1);
   steps[step].querySelector("input, select, textarea")?.focus();
@@ -274,6 +277,7 @@ document.getElementById("discard").addEventListener("click", async () => {
   lastRefusal = null;
   history.replaceState(null, "", "/");
   await openDraft(null);
+  await loadOthers();
   show(0);
   document.getElementById("apply-msg").textContent = t("discarded");
   officeSelect.focus();
@@ -288,4 +292,4 @@ for (const o of await offices()) officeSelect.add(new Option(`${o.name} (${o.cod
 show(0);
 const wanted = new URLSearchParams(location.search).get("draft");
 await openDraft(wanted);
-if (!wanted && draft.state === "editing" && (await othersOnPhone()).length) await showOnPhone();
+if (!wanted && draft.state === "editing" && (await loadOthers()).length) await showOnPhone();
