@@ -110,9 +110,6 @@ async function openDraft(wanted) {
     await outbox.put("drafts", draft);
   }
   fill(draft.body);
-  if (!draft.body.office && officeSelect.options.length) {
-    officeSelect.value = localStorage.getItem("office") || officeSelect.options[0].value;
-  }
   if (draft.state === "queued" || draft.state === "failed") await render();
 }
 
@@ -272,6 +269,7 @@ document.getElementById("discard").addEventListener("click", async () => {
   if (!yes) return document.getElementById("discard").focus();
   await discardDraft(draft.key);
   form.reset();
+  defaultOffice();
   showErrors({});
   refused.hidden = true;
   lastRefusal = null;
@@ -288,7 +286,14 @@ onOutboxChange(render);
 addEventListener("online", render);
 addEventListener("offline", render);
 
+// The office last looked at on the board, else the first. Set as soon as the list is there, so
+// it never overrides a choice made (or a draft restored) after that.
+function defaultOffice() {
+  if (officeSelect.options.length) officeSelect.value = localStorage.getItem("office") || officeSelect.options[0].value;
+}
+
 for (const o of await offices()) officeSelect.add(new Option(`${o.name} (${o.code})`, o.code));
+defaultOffice();
 show(0);
 const wanted = new URLSearchParams(location.search).get("draft");
 await openDraft(wanted);
