@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Min
 from django.utils import timezone
 
+from immigration.dossier.selectors import dossier_view
 from immigration.lifecycle import Status, label
 from immigration.models import Office, PassportApplication
 from immigration.print_jobs import CENTRAL_PRINTING, PRINT_JOB_TOPIC
@@ -115,6 +116,7 @@ def application_view(
             for e in application.events.all()
         ],
         "queue": queue,
+        "dossier": dossier_view(application),
     }
     if staff:
         data["applicant"] = application.applicant_data()

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "pwa",
     "queueing",
     "immigration",
+    "immigration.dossier",
     "frontend",
 ]
 
@@ -165,6 +166,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "immigration.purge_expired_idempotency",
         "schedule": 3600.0,
     },
+    "dossier-purge-expired-uploads": {"task": "dossier.purge_expired_uploads", "schedule": 3600.0},
 }
 
 # --- Delivery (queueing) --------------------------------------------------------------------
@@ -202,6 +204,13 @@ WEBHOOK_TOLERANCE_SECONDS = envint("WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
 # "all", or a list of names. Only benchmarks and drills that measure delivery narrow it.
 APPROVAL_CHECKS = envstr("APPROVAL_CHECKS", "all")
 
+# --- Dossier --------------------------------------------------------------------------------
+# Abandoned tus uploads are purged this long after their last byte arrived (Upload-Expires).
+DOSSIER_UPLOAD_TTL_HOURS = envfloat("DOSSIER_UPLOAD_TTL_HOURS", 48.0, minimum=0.01)
+# Images with more pixels are refused before decoding: decoding and re-encoding cost about
+# 5 bytes per pixel (measured: 58 MB for a 12 MP photo), so 16 MP caps it near 80 MB.
+DOSSIER_MAX_IMAGE_PIXELS = envint("DOSSIER_MAX_IMAGE_PIXELS", 16_000_000, minimum=10_000)
+
 # --- Intake ---------------------------------------------------------------------------------
 IDEMPOTENCY_TTL_HOURS = envint("IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
 # An application is a few KB; anything far larger is a client bug or an attack (413).
@@ -225,7 +234,9 @@ REST_FRAMEWORK = {
     # is escaped instead of failing to encode (a 500).
     "UNICODE_JSON": False,
     # Status lookups are where access codes could be guessed: throttle them per client.
-    "DEFAULT_THROTTLE_RATES": {"lookup": envstr("LOOKUP_THROTTLE", "120/min")},
+    "DEFAULT_THROTTLE_RATES": {"lookup": envstr("LOOKUP_THROTTLE", "120/min"),
+                               # tus requests (create, HEAD, PATCH) per client
+                               "upload": envstr("UPLOAD_THROTTLE", "300/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tangguh office API",

@@ -180,5 +180,6 @@ class ApplicationOutput(serializers.Serializer):  # type: ignore[type-arg]
     attention_reason = serializers.CharField(allow_blank=True)
     timeline = TimelineEntry(many=True)
     queue = QueueInfo(allow_null=True)
+    dossier = serializers.DictField(help_text="required, files, missing (see dossier app)")
     applicant = serializers.DictField(required=False, help_text="staff only")
     data_version = serializers.IntegerField(required=False, help_text="staff only")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from immigration.api import views
 
@@ -21,4 +21,5 @@ urlpatterns = [
     path("queue/dead/<int:message_id>/retry", views.DeadLetterRetryView.as_view(),
          name="queue-dead-retry"),
     path("webhooks/printing", views.PrintingWebhookView.as_view(), name="webhook-printing"),
+    path("", include("immigration.dossier.urls")),
 ]

@@ -141,7 +141,8 @@ class ApplicationsView(APIView):
             search=request.headers.get("X-Search", "").strip() or q,
         )
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(qs.prefetch_related("events"), request, view=self)
+        page = paginator.paginate_queryset(qs.prefetch_related("events", "dossier_files"),
+                                           request, view=self)
         central = central_health()
         rows = [application_view(a, language=_language(request), staff=True, central=central)
                 for a in page or []]

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from immigration.models import PassportApplication
 from queueing import deliver
 from tests.conftest import applicant
+from tests.fixtures.approvable import make_approvable
 from tests.fixtures.central import wait_until
 from tests.frontend.conftest import fill_application
 
@@ -24,6 +25,7 @@ def test_applicant_sees_her_application_reach_ready_for_pickup(page: Page, wired
     expect(page.locator("#outcome #reference")).to_have_text(re.compile(r"^NNK-"))
     application = PassportApplication.objects.get()
 
+    make_approvable(application, bambang)
     with transaction.atomic():
         PassportApplication.objects.select_for_update().get(pk=application.pk).approve(by=bambang)
     deliver.drain(budget_seconds=10)

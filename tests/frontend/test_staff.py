@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from immigration.models import PassportApplication
 from tests.conftest import application_payload
+from tests.fixtures.approvable import make_approvable
 from tests.frontend.conftest import PHONE, staff_login
 
 pytestmark = pytest.mark.browser
@@ -21,6 +22,7 @@ def test_bambang_sees_the_queue_and_approves(browser: Browser, live_server: obje
     created = APIClient().post("/api/v1/applications", application_payload(), format="json",
                                HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
     reference = created.json()["reference"]
+    make_approvable(reference, bambang)
 
     context = browser.new_context(viewport=PHONE, base_url=live_server.url)  # type: ignore[attr-defined]
     page = context.new_page()

@@ -21,6 +21,7 @@ from immigration.models import Announcement, PassportApplication
 from queueing.dead_letters import dead_letter_retry
 from queueing.models import OutboxMessage
 from tests.conftest import application_payload
+from tests.fixtures.approvable import make_approvable
 from tests.frontend.conftest import PHONE, staff_login
 
 pytestmark = pytest.mark.browser
@@ -47,6 +48,7 @@ def submitted(**applicant: Any) -> PassportApplication:
 
 def approved(bambang: User, **applicant: Any) -> PassportApplication:
     application = submitted(**applicant)
+    make_approvable(application, bambang)
     with transaction.atomic():
         PassportApplication.objects.select_for_update().get(pk=application.pk).approve(by=bambang)
     application.refresh_from_db()

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from immigration.lifecycle import ACTIVE_STATUSES, Actor, Status, is_allowed
 from immigration.models import IllegalTransition, PassportApplication, StatusEvent
+from tests.fixtures.approvable import make_approvable
 
 pytestmark = pytest.mark.django_db
 
@@ -120,6 +121,7 @@ def test_illegal_transitions_are_refused_and_leave_no_event(application, current
 
 
 def test_full_happy_path_writes_one_event_per_step(application, bambang):
+    make_approvable(application, bambang)
     with transaction.atomic():
         application.approve(by=bambang)
     application.mark_sent_to_central(job_id="J1")
@@ -139,6 +141,7 @@ def test_full_happy_path_writes_one_event_per_step(application, bambang):
 
 
 def test_late_central_callbacks_never_move_backwards(application, bambang):
+    make_approvable(application, bambang)
     with transaction.atomic():
         application.approve(by=bambang)
     assert application.advance_from_central(Status.PRINTED)  # jumped ahead (response was lost)
@@ -155,6 +158,7 @@ def test_status_events_are_append_only(application):
 
 
 def test_resubmit_bumps_the_data_version_and_requeues(application, bambang):
+    make_approvable(application, bambang)
     with transaction.atomic():
         application.approve(by=bambang)
         application.needs_attention(reason="name mismatch", actor=Actor.DELIVERY)

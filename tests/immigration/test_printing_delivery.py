@@ -9,6 +9,7 @@ import uuid
 
 import httpx
 import pytest
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from immigration.models import PassportApplication
@@ -16,6 +17,7 @@ from queueing import deliver
 from queueing.models import OutboxMessage
 from services.signing import sign_headers
 from tests.conftest import application_payload
+from tests.fixtures.approvable import make_approvable
 from tests.fixtures.central import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,6 +27,7 @@ def _approved(submit, bambang_api, n=1, **overrides):
     references = []
     for _ in range(n):
         reference = submit(application_payload(**overrides)).json()["reference"]
+        make_approvable(reference, User.objects.get(username="bambang"))
         assert bambang_api.post(f"/api/v1/applications/{reference}/approve").status_code == 200
         references.append(reference)
     return references
@@ -142,6 +145,7 @@ def test_central_down_opens_the_breaker_and_the_board_says_so(
 def test_queue_position_is_shown_while_waiting(wired, submit, bambang_api, api):
     receipts = [submit(application_payload()).json() for _ in range(3)]
     for r in receipts:
+        make_approvable(r['reference'], User.objects.get(username="bambang"))
         bambang_api.post(f"/api/v1/applications/{r['reference']}/approve")
     last = api.get(f"/api/v1/applications/{receipts[-1]['reference']}",
                    HTTP_X_ACCESS_CODE=receipts[-1]["access_code"]).json()

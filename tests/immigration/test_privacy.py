@@ -8,12 +8,14 @@ import os
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 
 from immigration import personal_data
 from immigration.models import PassportApplication
 from queueing import deliver
+from tests.fixtures.approvable import make_approvable
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,6 +76,7 @@ def test_no_personal_data_in_logs_through_the_whole_path(
     receipt = submit(siti).json()
     submit(siti)  # a 409 for the same NIK
     api.get(f"/api/v1/applications/{receipt['reference']}", HTTP_X_ACCESS_CODE="WRONG-CODE1")
+    make_approvable(receipt['reference'], User.objects.get(username="bambang"))
     bambang_api.post(f"/api/v1/applications/{receipt['reference']}/approve")
     wired.control.configure(mode="down")
     deliver.drain(budget_seconds=1)

@@ -12,6 +12,7 @@ from immigration import readiness
 from immigration.lifecycle import Status
 from immigration.models import PassportApplication
 from tests.conftest import applicant
+from tests.fixtures.approvable import make_approvable
 
 
 @pytest.fixture
@@ -39,6 +40,7 @@ def test_approve_is_refused_with_each_blocker_and_changes_nothing(
     api: APIClient, bambang: User, bambang_api: APIClient, photo_missing_check: None
 ) -> None:
     reference = _submit(api)
+    make_approvable(reference, bambang)  # the real checks pass: only the test's check blocks
     response = bambang_api.post(f"/api/v1/applications/{reference}/approve")
     assert response.status_code == 409
     body = response.json()

@@ -6,11 +6,13 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from immigration.models import PassportApplication
 from queueing import deliver
 from tests.conftest import application_payload
+from tests.fixtures.approvable import make_approvable
 from tests.fixtures.central import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,6 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _approve(submit, bambang_api) -> str:
     reference = submit(application_payload()).json()["reference"]
+    make_approvable(reference, User.objects.get(username="bambang"))
     assert bambang_api.post(f"/api/v1/applications/{reference}/approve").status_code == 200
     return reference
 

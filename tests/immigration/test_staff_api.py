@@ -8,6 +8,7 @@ import pytest
 from immigration.models import PassportApplication
 from queueing.models import OutboxMessage
 from tests.conftest import application_payload, client_for
+from tests.fixtures.approvable import make_approvable
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,8 @@ def _post(client, reference, action, body=None):
     return client.post(f"/api/v1/applications/{reference}/{action}", body or {}, format="json")
 
 
-def test_approve_queues_the_print_job_in_the_same_transaction(bambang_api, received):
+def test_approve_queues_the_print_job_in_the_same_transaction(bambang_api, bambang, received):
+    make_approvable(received["reference"], bambang)
     response = _post(bambang_api, received["reference"], "approve")
     assert response.status_code == 200
     assert response.json()["status"] == "queued_for_printing"
@@ -32,7 +34,8 @@ def test_approve_queues_the_print_job_in_the_same_transaction(bambang_api, recei
     assert message.status == "pending"
 
 
-def test_approve_twice_is_a_no_op(bambang_api, received):
+def test_approve_twice_is_a_no_op(bambang_api, bambang, received):
+    make_approvable(received["reference"], bambang)
     _post(bambang_api, received["reference"], "approve")
     again = _post(bambang_api, received["reference"], "approve")
     assert again.status_code == 200
@@ -41,8 +44,9 @@ def test_approve_twice_is_a_no_op(bambang_api, received):
     assert application.events.filter(to_status="queued_for_printing").count() == 1
 
 
-def test_express_jobs_get_priority(bambang_api, submit):
+def test_express_jobs_get_priority(bambang_api, bambang, submit):
     reference = submit(application_payload(service="express")).json()["reference"]
+    make_approvable(reference, bambang)
     _post(bambang_api, reference, "approve")
     assert OutboxMessage.objects.get().priority == 1
 
@@ -138,9 +142,11 @@ def test_staff_cannot_announce_for_another_office(bambang_api, tanjung_perak):
 
 @pytest.mark.django_db(transaction=True)
 def test_approve_succeeds_while_redis_is_down_and_the_sweep_finds_the_job(
-    bambang_api, received, settings
+    bambang_api, bambang, received, settings
 ):
     from queueing import kick, redis_state
+
+    make_approvable(received["reference"], bambang)
 
     settings.QUEUEING = {**settings.QUEUEING, "REDIS_URL": "redis://127.0.0.1:1/0"}
     redis_state.reset()
@@ -167,7 +173,8 @@ def _needs_attention(reference):
         application.needs_attention(reason="central refused the name", actor=Actor.DELIVERY)
 
 
-def test_approve_cannot_bypass_resubmit_for_needs_attention(bambang_api, received):
+def test_approve_cannot_bypass_resubmit_for_needs_attention(bambang_api, bambang, received):
+    make_approvable(received["reference"], bambang)
     _post(bambang_api, received["reference"], "approve")
     _needs_attention(received["reference"])
     response = _post(bambang_api, received["reference"], "approve")
@@ -176,10 +183,11 @@ def test_approve_cannot_bypass_resubmit_for_needs_attention(bambang_api, receive
     assert PassportApplication.objects.get().status == "needs_attention"
 
 
-def test_resubmit_to_a_nik_with_another_active_application_is_409(bambang_api, received,
-                                                                   submit):
+def test_resubmit_to_a_nik_with_another_active_application_is_409(bambang_api, bambang,
+                                                                   received, submit):
     other = application_payload()
     submit(other)
+    make_approvable(received["reference"], bambang)
     _post(bambang_api, received["reference"], "approve")
     _needs_attention(received["reference"])
     applicant = PassportApplication.objects.get(reference=received["reference"])
@@ -192,11 +200,15 @@ def test_resubmit_to_a_nik_with_another_active_application_is_409(bambang_api, r
     assert applicant.status == "needs_attention" and applicant.data_version == 1
 
 
-def test_queue_figures_are_the_clerks_own_office(bambang_api, dewi, submit, tanjung_perak):
+def test_queue_figures_are_the_clerks_own_office(bambang_api, bambang, dewi, submit,
+                                                  tanjung_perak):
     # Bambang (Nunukan) approves two, Dewi (Tanjung Perak) one: each sees their own backlog.
     for _ in range(2):
-        _post(bambang_api, submit(application_payload()).json()["reference"], "approve")
+        reference = submit(application_payload()).json()["reference"]
+        make_approvable(reference, bambang)
+        _post(bambang_api, reference, "approve")
     tpk = submit(application_payload(office="TPK")).json()["reference"]
+    make_approvable(tpk, dewi)
     _post(client_for(dewi), tpk, "approve")
     assert OutboxMessage.objects.filter(status="pending").count() == 3
     nunukan = bambang_api.get("/api/v1/queue").json()

@@ -5,11 +5,13 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from immigration.models import PassportApplication
 from queueing.models import OutboxMessage
 from tests.conftest import application_payload
+from tests.fixtures.approvable import make_approvable
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,6 +26,7 @@ def _approve_some(submit, bambang_api, n, **overrides):
     refs = []
     for _ in range(n):
         ref = submit(application_payload(**overrides)).json()["reference"]
+        make_approvable(ref, User.objects.get(username="bambang"))
         bambang_api.post(f"/api/v1/applications/{ref}/approve")
         refs.append(ref)
     return refs

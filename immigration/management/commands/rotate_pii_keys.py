@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from tqdm import tqdm
@@ -41,4 +42,6 @@ class Command(BaseCommand):
                         row.save(update_fields=fields)
                 bar.update(len(ids[start : start + batch]))
             bar.close()
+        # Dossier files are sealed chunk by chunk with the same keys.
+        call_command("rotate_dossier_keys", stdout=self.stdout)
         self.stdout.write("all encrypted fields now use the current key")
