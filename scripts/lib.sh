@@ -190,7 +190,9 @@ ensure_test_postgres() {
     PG_TEST_DIR="/tmp/tangguh-pg-$(echo "$ROOT" | cksum | cut -d' ' -f1)"
   fi
   local data="$PG_TEST_DIR/data" pwfile="$PG_TEST_DIR/password"
-  local port="${TEST_PG_PORT:-$((55000 + $(echo "$ROOT" | cksum | cut -d' ' -f1) % 1000))}"
+  # A port per checkout, below Linux's ephemeral range (32768+): a port in that range can be
+  # held for a moment by any outgoing connection, and the bind would fail.
+  local port="${TEST_PG_PORT:-$((20000 + $(echo "$ROOT" | cksum | cut -d' ' -f1) % 10000))}"
   mkdir -p "$PG_TEST_DIR" && chmod 700 "$PG_TEST_DIR"
   if [ ! -f "$data/PG_VERSION" ]; then
     say "creating a throwaway PostgreSQL cluster ($("$bin/postgres" --version)) in $data"
@@ -209,7 +211,6 @@ ensure_test_postgres() {
 # scripts/test: a throwaway cluster for the test suite; durability is not wanted here.
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
-port = $port
 max_connections = 200
 fsync = off
 synchronous_commit = off
@@ -217,11 +218,21 @@ full_page_writes = off
 CONF
   fi
   [ "$(id -u)" = 0 ] && chmod o+x "$PG_TEST_DIR"
-  if ! as_pg_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-    say "starting the test PostgreSQL on 127.0.0.1:$port"
-    as_pg_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null \
-      || { tail -20 "$data/server.log" >&2; return 1; }
-    PG_TEST_STARTED="$bin/pg_ctl"
+  if as_pg_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    port="$(sed -n 4p "$data/postmaster.pid")"  # already running (a previous run's cluster)
+  else
+    local attempt
+    for attempt in 1 2 3 4 5; do
+      say "starting the test PostgreSQL on 127.0.0.1:$port"
+      if as_pg_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 -o "-p $port" \
+           start >/dev/null; then
+        PG_TEST_STARTED="$bin/pg_ctl"
+        break
+      fi
+      # Most likely the port is taken: try the next one.
+      [ "$attempt" = 5 ] && { tail -20 "$data/server.log" >&2; return 1; }
+      port=$((port + 1))
+    done
   fi
   TEST_POSTGRES_URL="postgres://postgres:$(cat "$pwfile")@127.0.0.1:$port/test"
   export TEST_POSTGRES_URL
