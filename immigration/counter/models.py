@@ -222,7 +222,8 @@ class Call(models.Model):
 class Interview(models.Model):
     application = models.ForeignKey(PassportApplication, on_delete=models.CASCADE,
                                     related_name="interviews")
-    note = models.TextField()
+    # What the applicant said at the interview is personal data: encrypted like the form.
+    note = EncryptedTextField()
     originals_seen = models.BooleanField(default=False)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)

@@ -80,3 +80,14 @@ def test_counter_record_sums_up_what_is_missing(bambang_api, api):
     assert {"interview_missing", "payment_missing"} <= codes
     assert record["fee"]["paid"] is False and record["interview"] is None
     assert api.get(f"/api/v1/applications/{reference}/counter").status_code in (401, 403)
+
+
+def test_interview_notes_are_encrypted_at_rest(bambang_api, paid):
+    _interview(bambang_api, paid, note="Pemohon bekerja di Tawau, Malaysia.")
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT note FROM counter_interview")
+        assert "Tawau" not in cursor.fetchone()[0]
+    record = bambang_api.get(f"/api/v1/applications/{paid}/counter").json()
+    assert record["interview"]["note"] == "Pemohon bekerja di Tawau, Malaysia."
