@@ -37,9 +37,12 @@ SHELL_STATIC = [
     "frontend/js/app.js", "frontend/js/i18n.js", "frontend/js/api.js", "frontend/js/outbox.js",
     "frontend/js/validate.js", "frontend/js/apply.js", "frontend/js/mine.js",
     "frontend/js/receipt.js", "frontend/js/track.js", "frontend/js/board.js",
-    "frontend/vendor/qrcode.mjs",
+    "frontend/js/shared.js",
     "frontend/icon-192.png", "frontend/icon-512.png",
 ]
+# Needed by one page only: kept by the worker once fetched, never precached (the shell must stay
+# within 100 KB, tests/frontend/test_shell.py). Pages that know of an application prefetch it.
+ON_DEMAND_STATIC = ["frontend/vendor/qrcode.mjs"]
 
 
 @require_GET
@@ -58,7 +61,8 @@ def _hash_shell() -> str:
     static file changes the worker's bytes, so browsers install it and refresh the cache."""
     digest = hashlib.sha256()
     templates = sorted((APP_DIR / "templates" / "frontend").glob("*.html"))
-    for path in [*templates, *(STATIC_DIR.parent / name for name in SHELL_STATIC)]:
+    for path in [*templates,
+                 *(STATIC_DIR.parent / name for name in [*SHELL_STATIC, *ON_DEMAND_STATIC])]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -76,6 +80,7 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     shell = [*SHELL_PAGES, "/manifest.json", *(static(name) for name in SHELL_STATIC)]
     body = (source.replace("__SHELL_VERSION__", _shell_version())
             .replace('"__SHELL_URLS__"', json.dumps(shell))
+            .replace('"__ON_DEMAND_URLS__"', json.dumps([static(n) for n in ON_DEMAND_STATIC]))
             .replace("__OUTBOX_URL__", static("frontend/js/outbox.js")))
     response = HttpResponse(body, content_type="application/javascript")
     response["Cache-Control"] = "no-cache"  # browsers must revalidate to see a new shell

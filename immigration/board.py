@@ -10,11 +10,10 @@ from django.utils import timezone
 
 from immigration.dossier.selectors import dossier_view
 from immigration.lifecycle import Status, label
-from immigration.models import PRINT_JOB_TOPIC, Office, PassportApplication
+from immigration.models import Office, PassportApplication
+from immigration.print_jobs import CENTRAL_PRINTING, PRINT_JOB_TOPIC
 from queueing.models import OutboxMessage, UpstreamHealth
 from queueing.stats import position_in_queue
-
-UPSTREAM = "central_printing"
 
 CENTRAL_NOTES = {
     "id": {
@@ -34,7 +33,7 @@ CENTRAL_NOTES = {
 
 def central_health() -> tuple[str, dt.datetime | None]:
     """Central's last known state and since when (None: never seen failing)."""
-    row = UpstreamHealth.objects.filter(upstream=UPSTREAM).first()
+    row = UpstreamHealth.objects.filter(upstream=CENTRAL_PRINTING).first()
     return (row.state, row.since) if row else (UpstreamHealth.State.UP, None)
 
 

@@ -1,4 +1,5 @@
-"""Accepting an application: the Idempotency-Key protocol and the one-active-NIK rule.
+"""Accepting an application: the office and service check, the Idempotency-Key protocol and
+the one-active-NIK rule.
 
 The application row, its first status event and the replay record commit in one transaction:
 either the office has the application and will answer replays with the same body, or nothing
@@ -19,7 +20,13 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from immigration.lifecycle import Actor, label
-from immigration.models import IdempotencyRecord, Office, PassportApplication
+from immigration.models import (
+    IdempotencyRecord,
+    NikInUse,
+    Office,
+    PassportApplication,
+    UnknownOffice,
+)
 from immigration.references import new_reference
 
 SUBMIT_SCOPE = "applications.submit"
@@ -31,11 +38,6 @@ class KeyReused(Exception):
 
 class KeyInFlight(Exception):
     """Same Idempotency-Key while the first request is still being processed (409)."""
-
-
-class ActiveApplicationExists(Exception):
-    """The NIK already has an application in progress (409). Deliberately names no reference:
-    whoever typed someone else's NIK must not learn anything about that person's application."""
 
 
 @dataclass(frozen=True)
@@ -70,65 +72,104 @@ def application_submit(
     *,
     key: uuid.UUID,
     fingerprint: str,
-    office: Office,
+    office_code: str,
+    service: str,
+    passport_type: str,
+    application_type: str,
     applicant: dict[str, Any],
-    fields: dict[str, Any],
+    appointment_date: dt.date | None = None,
     language: str = "id",
 ) -> Submission:
-    """Accept a validated application under an Idempotency-Key (see the module docstring)."""
+    """Accept a validated application under an Idempotency-Key (see the module docstring).
+
+    Raises UnknownOffice, ServiceClosed, NikInUse, KeyReused or KeyInFlight.
+    """
+    office = _open_office(office_code, service)
     now = timezone.now()
     with transaction.atomic():
         if not _try_lock_key(key):
             raise KeyInFlight
-        record = IdempotencyRecord.objects.filter(scope=SUBMIT_SCOPE, key=key).first()
-        if record is not None and record.expires_at > now:
-            if record.request_hash != fingerprint:
-                raise KeyReused
-            return Submission(record.response_status, record.response_body, replayed=True)
-        if record is not None:
-            record.delete()  # expired: the key may be used afresh
-
+        replay = _replay(key, fingerprint, now)
+        if replay is not None:
+            return replay
         if PassportApplication.objects.with_nik(applicant["nik"]).active().exists():
-            raise ActiveApplicationExists
+            raise NikInUse
         application, access_code = PassportApplication.build(
-            office=office, applicant=applicant, submitted_at=now, **fields
+            office=office, applicant=applicant, submitted_at=now, service=service,
+            passport_type=passport_type, application_type=application_type,
+            appointment_date=appointment_date,
         )
-        for attempt in range(3):
-            try:
-                # Savepoint: a concurrent submission for the same NIK can still win the race
-                # between the check above and this insert; the partial unique index is the
-                # real guard. The other unique value is the random reference: draw again.
-                with transaction.atomic():
-                    application.save()
-                break
-            except IntegrityError as exc:
-                if PassportApplication.objects.with_nik(applicant["nik"]).active().exists():
-                    raise ActiveApplicationExists from exc
-                if attempt == 2:
-                    raise
-                application.pk = None
-                application.reference = new_reference(office.code)
+        _insert(application, nik=applicant["nik"])
         application.record_received(actor=Actor.APPLICANT)
-        body = json.dumps(
-            {
-                "reference": application.reference,
-                "access_code": access_code,
-                "status": application.status,
-                "status_label": label(application.status, language),
-                "submitted_at": application.submitted_at.isoformat(),
-            }
-        )
-        IdempotencyRecord.objects.create(
-            key=key,
-            scope=SUBMIT_SCOPE,
-            request_hash=fingerprint,
-            response_status=201,
-            response_body=body,
-            application=application,
-            created_at=now,
-            expires_at=now + dt.timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS),
-        )
+        body = _receipt(application, access_code, language)
+        _remember(key, fingerprint, application, body, now)
     return Submission(201, body, replayed=False)
+
+
+def _open_office(office_code: str, service: str) -> Office:
+    office = Office.objects.filter(code=office_code.upper()).first()
+    if office is None:
+        raise UnknownOffice(office_code)
+    office.ensure_offers(service)
+    return office
+
+
+def _replay(key: uuid.UUID, fingerprint: str, now: dt.datetime) -> Submission | None:
+    """The stored response for this key, if it is still fresh; an expired one is forgotten so
+    the key may be used afresh."""
+    record = IdempotencyRecord.objects.filter(scope=SUBMIT_SCOPE, key=key).first()
+    if record is None:
+        return None
+    if record.expires_at <= now:
+        record.delete()
+        return None
+    if record.request_hash != fingerprint:
+        raise KeyReused
+    return Submission(record.response_status, record.response_body, replayed=True)
+
+
+def _insert(application: PassportApplication, *, nik: str) -> None:
+    """Save the new application. A concurrent submission for the same NIK can still win the
+    race after our check; the partial unique index is the real guard. The other unique value is
+    the random reference: on a collision, draw again."""
+    for attempt in range(3):
+        try:
+            with transaction.atomic():  # savepoint: the outer transaction survives a conflict
+                application.save()
+            return
+        except IntegrityError as exc:
+            if PassportApplication.objects.with_nik(nik).active().exists():
+                raise NikInUse from exc
+            if attempt == 2:
+                raise
+            application.pk = None
+            application.reference = new_reference(application.office_id)
+
+
+def _receipt(application: PassportApplication, access_code: str, language: str) -> str:
+    return json.dumps(
+        {
+            "reference": application.reference,
+            "access_code": access_code,
+            "status": application.status,
+            "status_label": label(application.status, language),
+            "submitted_at": application.submitted_at.isoformat(),
+        }
+    )
+
+
+def _remember(key: uuid.UUID, fingerprint: str, application: PassportApplication, body: str,
+              now: dt.datetime) -> None:
+    IdempotencyRecord.objects.create(
+        key=key,
+        scope=SUBMIT_SCOPE,
+        request_hash=fingerprint,
+        response_status=201,
+        response_body=body,
+        application=application,
+        created_at=now,
+        expires_at=now + dt.timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS),
+    )
 
 
 def purge_expired_replays() -> int:

@@ -55,7 +55,6 @@ ACTIVE_STATUSES: frozenset[Status] = frozenset(
         Status.NEEDS_ATTENTION,
     }
 )
-WAITING_ON_CENTRAL: frozenset[Status] = frozenset({Status.QUEUED_FOR_PRINTING})
 
 
 def _forward(actor: Actor, start: Status) -> set[tuple[Status, Status, Actor]]:

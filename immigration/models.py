@@ -19,11 +19,12 @@ from django.utils import timezone
 
 from immigration.lifecycle import ACTIVE_STATUSES, Actor, Status, chain_position, is_allowed
 from immigration.personal_data import EncryptedTextField, blind_index
+from immigration.print_jobs import PRINT_JOB_TOPIC, print_job_key
 from immigration.readiness import ensure_ready
 from immigration.references import hash_access_code, new_access_code, new_reference
 from queueing.outbox import enqueue
 
-PRINT_JOB_TOPIC = "central_printing.print_job"
+__all__ = ["PRINT_JOB_TOPIC"]  # re-exported for callers written before print_jobs.py existed
 
 
 class IllegalTransition(Exception):
@@ -33,7 +34,17 @@ class IllegalTransition(Exception):
 
 
 class NikInUse(Exception):
-    """Another application for this NIK is still in progress (one active per NIK)."""
+    """Another application for this NIK is still in progress (one active per NIK). Deliberately
+    names no reference: whoever typed someone else's NIK must not learn anything about that
+    person's application."""
+
+
+class UnknownOffice(Exception):
+    """No office has this code."""
+
+
+class ServiceClosed(Exception):
+    """The office does not offer this service now (e.g. express is closed)."""
 
 
 class Office(models.Model):
@@ -46,6 +57,11 @@ class Office(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    def ensure_offers(self, service: str) -> None:
+        """Raise ServiceClosed when this office does not take `service` applications now."""
+        if service == Service.EXPRESS and not self.express_open:
+            raise ServiceClosed(service)
 
 
 class StaffMembership(models.Model):
@@ -145,7 +161,8 @@ def nik_blind_index(nik: str) -> str:
     return blind_index(nik, purpose="nik")
 
 
-def _access_key() -> bytes:
+def _blind_index_key() -> bytes:
+    # Access codes are hashed with the blind-index key: both are keyed lookups of a secret.
     return base64.b64decode(settings.PII_INDEX_KEY)
 
 
@@ -207,7 +224,7 @@ class PassportApplication(models.Model):
         application = cls(
             office=office,
             reference=new_reference(office.code),
-            access_code_hash=hash_access_code(code, key=_access_key()),
+            access_code_hash=hash_access_code(code, key=_blind_index_key()),
             **fields,
         )
         application.set_applicant(applicant)
@@ -223,7 +240,8 @@ class PassportApplication(models.Model):
         return {name: getattr(self, name) for name in PERSONAL_FIELDS}
 
     def access_code_matches(self, code: str) -> bool:
-        return hmac.compare_digest(self.access_code_hash, hash_access_code(code, key=_access_key()))
+        return hmac.compare_digest(self.access_code_hash,
+                                   hash_access_code(code, key=_blind_index_key()))
 
     # --- lifecycle --------------------------------------------------------------------------
     def _transition(
@@ -254,7 +272,13 @@ class PassportApplication(models.Model):
 
     @property
     def print_job_key(self) -> str:
-        return f"{self.reference}:v{self.data_version}"
+        return print_job_key(self.reference, self.data_version)
+
+    @property
+    def print_priority(self) -> int:
+        """Express work is delivered before regular work (queueing.claim keeps a share of every
+        batch for the oldest work, so regular applications are never starved)."""
+        return 1 if self.service == Service.EXPRESS else 0
 
     def approve(self, *, by: Any) -> bool:
         """Approve for printing and put the print job in the outbox, in the caller's
@@ -276,7 +300,7 @@ class PassportApplication(models.Model):
             key=self.print_job_key,
             # No personal data in the outbox: the job body is built from this row at send time.
             payload={"application_id": self.pk, "data_version": self.data_version},
-            priority=1 if self.service == Service.EXPRESS else 0,
+            priority=self.print_priority,
         )
 
     def reject(self, *, by: Any, reason: str) -> None:

@@ -8,7 +8,7 @@ personal data, is built from the encrypted row at send time and never stored els
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -16,16 +16,17 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from immigration.lifecycle import Actor, Status
-from immigration.models import PRINT_JOB_TOPIC, PassportApplication, ProcessedCallback
+from immigration.models import PassportApplication, ProcessedCallback
+from immigration.print_jobs import CENTRAL_PRINTING, PRINT_JOB_TOPIC, parse_print_job_key
 from queueing import topics
 from queueing.models import OutboxMessage
 from queueing.topics import Delivered, Outcome, Refused, RetryLater, UpstreamUnavailable
 from services.base import UpstreamError
 from services.central_printing import CentralPrintingClient, PrintJobReceipt
+from services.signing import verify
 
 log = logging.getLogger(__name__)
 
-UPSTREAM = "central_printing"
 CALLBACK_PATH = "/api/v1/webhooks/printing"
 
 # Central's callback statuses -> our lifecycle.
@@ -60,7 +61,7 @@ def print_job(application: PassportApplication) -> dict[str, Any]:
         "reference": application.reference,
         "service": application.service,
         "passport_type": application.passport_type,
-        "priority": 1 if application.service == "express" else 0,
+        "priority": application.print_priority,
         "applicant": application.applicant_data(),
         "approved_at": application.approved_at.isoformat(),
         "callback_url": settings.OFFICE_PUBLIC_URL.rstrip("/") + CALLBACK_PATH,
@@ -148,7 +149,7 @@ def register_print_job_topic() -> None:
     topics.register(
         topics.Topic(
             name=PRINT_JOB_TOPIC,
-            upstream=UPSTREAM,
+            upstream=CENTRAL_PRINTING,
             send=send_print_jobs,
             probe=probe_central,
             on_delivered=on_print_jobs_delivered,
@@ -165,14 +166,20 @@ class CallbackRejected(Exception):
         self.code, self.detail, self.status = code, detail, status
 
 
+def callback_verify(body: bytes, headers: Mapping[str, str]) -> None:
+    """Raise services.signing.SignatureError unless central signed this callback recently."""
+    verify(central_secrets(), body, headers,
+           tolerance_seconds=settings.WEBHOOK_TOLERANCE_SECONDS)
+
+
 def callback_apply(*, event_id: str, payload: dict[str, Any]) -> bool:
     """Apply one verified callback. Returns True if the application moved. Each event id is
     applied at most once: the dedupe row commits with the status change."""
-    key = str(payload.get("key", ""))
     status = str(payload.get("status", ""))
-    reference, _, version = key.rpartition(":v")
-    if not reference or not version.isdigit():
+    job = parse_print_job_key(str(payload.get("key", "")))
+    if job is None:
         raise CallbackRejected("unknown_job", "no such print job", 404)
+    reference, version = job
     if status not in CALLBACK_STATUSES and status != "rejected":
         raise CallbackRejected("invalid", f"unknown status {status[:30]!r}", 400)
     with transaction.atomic():
@@ -187,7 +194,7 @@ def callback_apply(*, event_id: str, payload: dict[str, Any]) -> bool:
         )
         if application is None:
             raise CallbackRejected("unknown_job", "no such print job", 404)
-        if application.data_version != int(version):
+        if application.data_version != version:
             return False  # about a superseded data version: nothing to do
         if status == "rejected":
             if application.status in {Status.QUEUED_FOR_PRINTING, Status.SENT_TO_CENTRAL,

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from immigration.lifecycle import Actor, Status
-from immigration.models import PRINT_JOB_TOPIC, PassportApplication
+from immigration.models import PassportApplication
+from immigration.print_jobs import PRINT_JOB_TOPIC, parse_print_job_key
 from immigration.printing import central_client
 from queueing.models import MessageStatus, OutboxMessage
 from queueing.redeliver import redeliver
@@ -86,7 +87,7 @@ def reconcile(*, office: str | None = None,
 
 def _known_keys(keys: set[str]) -> set[str]:
     """Which of central's job keys are ours, looked up in chunks (no whole-table read)."""
-    references = sorted({key.rpartition(":v")[0] for key in keys})
+    references = sorted({job[0] for job in map(parse_print_job_key, keys) if job})
     known: set[str] = set()
     for start in range(0, len(references), 1000):
         known.update(

@@ -195,7 +195,9 @@ CENTRAL_PRINTING_URL = envstr("CENTRAL_PRINTING_URL", "http://127.0.0.1:8765")
 CENTRAL_PRINTING_TIMEOUT = envfloat("CENTRAL_PRINTING_TIMEOUT", 10.0, minimum=0.1)
 # Where central sends status callbacks: this office server as central can reach it.
 OFFICE_PUBLIC_URL = envstr("OFFICE_PUBLIC_URL", "http://127.0.0.1:8000")
-WEBHOOK_TOLERANCE_SECONDS = 300
+# How far a callback's signed timestamp may be from our clock (the replay window), in seconds.
+# The standardwebhooks package never accepts more than 300, so this can only narrow it.
+WEBHOOK_TOLERANCE_SECONDS = envint("WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
 
 # --- Approval -------------------------------------------------------------------------------
 # Which registered readiness checks (immigration/readiness.py) must pass before approval:

@@ -6,8 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from queueing import topics
+from queueing.kick import kick
 from queueing.models import MessageStatus, OutboxMessage
-from queueing.outbox import kick
 
 
 class NotDead(Exception):

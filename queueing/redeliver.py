@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from queueing.kick import kick
 from queueing.models import MessageStatus, OutboxMessage
-from queueing.outbox import kick
 
 
 def redeliver(*, topic: str, keys: Iterable[str]) -> int:

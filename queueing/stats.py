@@ -9,7 +9,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from queueing import breaker, topics
-from queueing.models import MessageStatus, OutboxMessage
+from queueing.models import MessageStatus, OutboxMessage, OutboxMessageQuerySet
 
 
 @dataclass(frozen=True)
@@ -23,20 +23,20 @@ class QueueStats:
     delivered_last_minute: int
     breakers: dict[str, str]
 
-    @property
-    def delivery_rate_per_minute(self) -> int:
-        return self.delivered_last_minute
-
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["pending_by_priority"] = {str(k): v for k, v in self.pending_by_priority.items()}
-        data["delivery_rate_per_minute"] = self.delivery_rate_per_minute
         return data
 
 
-def queue_stats(topic: str | None = None) -> QueueStats:
+def queue_stats(
+    topic: str | None = None, *, messages: OutboxMessageQuerySet | None = None
+) -> QueueStats:
+    """Figures over `messages` (default: the whole outbox), optionally one topic's. An app that
+    serves several tenants passes its own scope (e.g. one office's messages)."""
     now = timezone.now()
-    messages = OutboxMessage.objects.all()
+    if messages is None:
+        messages = OutboxMessage.objects.all()
     if topic:
         messages = messages.filter(topic=topic)
     counts = dict(messages.values_list("status").annotate(n=Count("id")).order_by())

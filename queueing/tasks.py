@@ -7,18 +7,19 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from queueing import deliver, outbox
+from queueing import deliver
+from queueing.kick import DRAIN_TASK, kick
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="queueing.drain", ignore_result=True, soft_time_limit=60, time_limit=90)
+@shared_task(name=DRAIN_TASK, ignore_result=True, soft_time_limit=60, time_limit=90)
 def drain() -> dict[str, int]:
     """Deliver due messages for a bounded time, then hand over to a fresh task if work remains
     (so one long backlog never holds a worker past its time limit, and other workers join in)."""
     summary = deliver.drain(budget_seconds=settings.QUEUEING["DRAIN_BUDGET_SECONDS"])
     if summary.more_due and summary.report.settled:
-        outbox.kick()
+        kick()
     r = summary.report
     return {"delivered": r.delivered, "retried": r.retried, "dead": r.dead}
 
@@ -35,6 +36,6 @@ def sweep() -> bool:
     """Beat, every few seconds: find due work in the database alone and kick a drain. This is
     what makes a flushed or restarted Redis, or a lost kick, cost a delay and never a message."""
     if deliver.has_due_work():
-        outbox.kick()
+        kick()
         return True
     return False

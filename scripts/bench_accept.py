@@ -82,6 +82,7 @@ def main() -> None:
                              **{k: v for k, v in extra_env.items() if k != "DB_CONN_MAX_AGE"})
 
     from immigration.models import PassportApplication
+    from immigration.print_jobs import CENTRAL_PRINTING
     from queueing.models import UpstreamHealth
     from scripts.bench.load import HEADER, Request, run_load
     from scripts.bench.models import BareApplication
@@ -137,7 +138,7 @@ def main() -> None:
         harness.build_approved_backlog(args.down_backlog)
 
         def breaker_open() -> bool:
-            return UpstreamHealth.objects.filter(upstream="central_printing",
+            return UpstreamHealth.objects.filter(upstream=CENTRAL_PRINTING,
                                                  state="down").exists()
 
         wait_for(breaker_open, timeout=60, what="breaker to open", interval=0.2)

@@ -240,6 +240,7 @@ def main() -> None:
     from django.utils import timezone
 
     from immigration.models import PassportApplication
+    from immigration.print_jobs import CENTRAL_PRINTING
     from queueing.models import MessageStatus, OutboxMessage, UpstreamHealth
 
     q = settings.QUEUEING
@@ -267,7 +268,7 @@ def main() -> None:
             return PassportApplication.objects.filter(status="queued_for_printing").count()
 
         def breaker_open() -> bool:
-            return UpstreamHealth.objects.filter(upstream="central_printing",
+            return UpstreamHealth.objects.filter(upstream=CENTRAL_PRINTING,
                                                  state="down").exists()
 
         def tangguh_drain(name: str, size: int, *, down_window: float = 0.0) -> Drain:

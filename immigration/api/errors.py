@@ -3,11 +3,15 @@
 Field paths are flattened ("applicant.nik") so a client can put each message next to its input.
 Nothing a client sends may produce a 5xx; the only 5xx we answer on purpose is 503 when the
 database is unreachable (then nothing was accepted, and the client should retry).
+
+Domain functions raise their own exceptions and know nothing of HTTP; `DOMAIN_ERRORS` below is
+the one table that says what each becomes, so views never catch them.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -16,6 +20,14 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from immigration.intake import KeyInFlight, KeyReused
+from immigration.models import IllegalTransition, NikInUse, ServiceClosed, UnknownOffice
+from immigration.printing import CallbackRejected
+from immigration.readiness import NotReady
+from immigration.selectors import UnknownStatus
+from queueing.dead_letters import NotDead
+from services.signing import SignatureError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +40,42 @@ class ApiError(exceptions.APIException):
         self.status_code = status_code
         self.error_code = code
         self.extra = extra  # further top-level members of the error body, e.g. "blockers"
+
+
+def _field_error(field: str, message: str) -> exceptions.ValidationError:
+    return exceptions.ValidationError({field: [message]})
+
+
+# Domain exception -> what the client gets. Messages are built per request (gettext, not lazy at
+# import) so they come in the requester's language.
+DOMAIN_ERRORS: dict[type[Exception], Callable[[Any], exceptions.APIException]] = {
+    UnknownOffice: lambda e: _field_error("office", _("Unknown office code.")),
+    UnknownStatus: lambda e: _field_error("status", _("Unknown status.")),
+    ServiceClosed: lambda e: ApiError(
+        "service_unavailable", _("Express service is not open at this office."), 409),
+    KeyReused: lambda e: ApiError(
+        "idempotency_key_reused", _("This Idempotency-Key was used with a different body."), 422),
+    KeyInFlight: lambda e: ApiError(
+        "idempotency_key_in_flight",
+        _("A request with this Idempotency-Key is still being processed."), 409),
+    NikInUse: lambda e: ApiError(
+        "active_application_exists",
+        _("There is already an application in progress for this NIK."), 409),
+    IllegalTransition: lambda e: ApiError("illegal_transition", str(e), 409),
+    NotReady: lambda e: ApiError(
+        "not_ready", str(e), 409,
+        blockers=[{"code": b.code, "detail": b.detail} for b in e.blockers]),
+    NotDead: lambda e: ApiError("not_dead", str(e), 409),
+    SignatureError: lambda e: ApiError("bad_signature", str(e), 401),
+    CallbackRejected: lambda e: ApiError(e.code, e.detail, e.status),
+}
+
+
+def _as_api_error(exc: Exception) -> Exception:
+    for cls in type(exc).__mro__:
+        if cls in DOMAIN_ERRORS:
+            return DOMAIN_ERRORS[cls](exc)
+    return exc
 
 
 def _flatten(detail: Any, prefix: str = "") -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -74,6 +122,7 @@ def database_unavailable_body() -> dict[str, Any]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    exc = _as_api_error(exc)
     if isinstance(exc, OperationalError | InterfaceError) or (
         isinstance(exc, DatabaseError) and "connection" in str(exc).lower()
     ):

@@ -110,6 +110,14 @@ class ApplicantInput(StrictSerializer):
         return attrs
 
 
+def applicant_rules(record: dict[str, Any]) -> dict[str, Any]:
+    """A whole applicant record validated as a submission's would be (for corrections)."""
+    form = ApplicantInput(data=record)
+    if not form.is_valid():
+        raise serializers.ValidationError({"applicant": form.errors})
+    return dict(form.validated_data)
+
+
 class ApplicationInput(StrictSerializer):
     office = StrictCharField(max_length=6)
     service = serializers.ChoiceField(choices=Service.choices)

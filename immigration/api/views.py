@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -27,22 +26,13 @@ from immigration.api import serializers as s
 from immigration.api.errors import ApiError
 from immigration.api.permissions import IsCounterStaff, is_counter_staff
 from immigration.board import application_view, central_health, office_board
-from immigration.lifecycle import Status
-from immigration.models import (
-    PRINT_JOB_TOPIC,
-    Announcement,
-    IllegalTransition,
-    NikInUse,
-    Office,
-    PassportApplication,
-    nik_blind_index,
-)
-from immigration.readiness import NotReady
+from immigration.corrections import application_resubmit
+from immigration.models import Announcement, Office, PassportApplication
 from immigration.references import normalize_reference
-from queueing.dead_letters import NotDead, dead_letter_retry
+from immigration.selectors import application_list, application_of_office, office_print_jobs
+from queueing.dead_letters import dead_letter_retry
 from queueing.models import MessageStatus, OutboxMessage
 from queueing.stats import queue_stats
-from services.signing import SignatureError, verify
 
 
 def _not_found() -> ApiError:
@@ -61,17 +51,23 @@ def _staff_office(request: Request) -> str:
 def _locked_for_staff(request: Request, reference: str) -> PassportApplication:
     """The application, row-locked, if it belongs to the caller's office. Must be called inside
     transaction.atomic()."""
-    normalized = normalize_reference(reference)
-    application = (
-        PassportApplication.objects.select_for_update()
-        .filter(reference=normalized, office_id=_staff_office(request))
-        .first()
-        if normalized
-        else None
-    )
+    application = application_of_office(office=_staff_office(request), reference=reference,
+                                        for_update=True)
     if application is None:
         raise ApiError("not_found", _("No such application at your office."), 404)
     return application
+
+
+def _idempotency_key(request: Request) -> uuid.UUID:
+    raw_key = request.headers.get("Idempotency-Key", "")
+    if not raw_key:
+        raise ApiError("idempotency_key_required",
+                       _("Send an Idempotency-Key header (a UUID made by the client)."), 400)
+    try:
+        return uuid.UUID(raw_key)
+    except ValueError as exc:
+        raise ApiError("idempotency_key_invalid", _("Idempotency-Key must be a UUID."),
+                       400) from exc
 
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -97,51 +93,22 @@ class ApplicationsView(APIView):
         responses={201: s.SubmissionOutput},
     )
     def post(self, request: Request) -> HttpResponse:
-        raw_key = request.headers.get("Idempotency-Key", "")
-        if not raw_key:
-            raise ApiError("idempotency_key_required",
-                           _("Send an Idempotency-Key header (a UUID made by the client)."), 400)
-        try:
-            key = uuid.UUID(raw_key)
-        except ValueError as exc:
-            raise ApiError("idempotency_key_invalid", _("Idempotency-Key must be a UUID."),
-                           400) from exc
+        key = _idempotency_key(request)
         payload = request.data
-        fingerprint = intake.request_fingerprint(payload)
         form = s.ApplicationInput(data=payload)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        office = Office.objects.filter(code=data["office"].upper()).first()
-        if office is None:
-            raise serializers.ValidationError({"office": [_("Unknown office code.")]})
-        if data["service"] == "express" and not office.express_open:
-            raise ApiError("service_unavailable", _("Express service is not open at this office."),
-                           409)
-        try:
-            result = intake.application_submit(
-                key=key,
-                fingerprint=fingerprint,
-                office=office,
-                applicant=dict(data["applicant"]),
-                fields={
-                    "service": data["service"],
-                    "passport_type": data["passport_type"],
-                    "application_type": data["application_type"],
-                    "appointment_date": data.get("appointment_date"),
-                },
-                language=_language(request),
-            )
-        except intake.KeyReused as exc:
-            raise ApiError("idempotency_key_reused",
-                           _("This Idempotency-Key was used with a different body."), 422) from exc
-        except intake.KeyInFlight as exc:
-            raise ApiError("idempotency_key_in_flight",
-                           _("A request with this Idempotency-Key is still being processed."),
-                           409) from exc
-        except intake.ActiveApplicationExists as exc:
-            raise ApiError("active_application_exists",
-                           _("There is already an application in progress for this NIK."),
-                           409) from exc
+        result = intake.application_submit(
+            key=key,
+            fingerprint=intake.request_fingerprint(payload),
+            office_code=data["office"],
+            service=data["service"],
+            passport_type=data["passport_type"],
+            application_type=data["application_type"],
+            appointment_date=data.get("appointment_date"),
+            applicant=dict(data["applicant"]),
+            language=_language(request),
+        )
         # The stored bytes are returned as they are, so a replay is byte-identical.
         response = HttpResponse(result.body, status=result.status_code,
                                 content_type="application/json")
@@ -162,30 +129,17 @@ class ApplicationsView(APIView):
         responses={200: s.ApplicationOutput(many=True)},
     )
     def get(self, request: Request) -> Response:
-        qs: QuerySet[PassportApplication] = (
-            PassportApplication.objects.for_office(_staff_office(request))
-            .select_related("office")
-            .order_by("-submitted_at", "-id")
-        )
-        status_filter = request.query_params.get("status")
-        if status_filter:
-            if status_filter not in Status.values:
-                raise serializers.ValidationError({"status": [_("Unknown status.")]})
-            qs = qs.filter(status=status_filter)
-        service = request.query_params.get("service")
-        if service:
-            qs = qs.filter(service=service)
         q = request.query_params.get("q", "").strip()
         if q and normalize_reference(q) is None:
             # A NIK is personal data and URLs end up in logs: only references go in `q`.
             raise ApiError("search_in_url", _("Search by NIK with the X-Search header, not in "
                                               "the URL."), 400)
-        q = request.headers.get("X-Search", "").strip() or q
-        if q:
-            reference = normalize_reference(q)
-            qs = qs.filter(reference=reference) if reference else qs.filter(
-                nik_index=nik_blind_index(q)
-            )
+        qs = application_list(
+            office=_staff_office(request),
+            status=request.query_params.get("status"),
+            service=request.query_params.get("service"),
+            search=request.headers.get("X-Search", "").strip() or q,
+        )
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs.prefetch_related("events", "dossier_files"),
                                            request, view=self)
@@ -230,7 +184,8 @@ class ApplicationDetailView(APIView):
 
 class _StaffAction(APIView):
     """A counter action on one application of the clerk's office: lock the row, apply the model
-    method, answer with the application as it now stands (409 for an illegal transition)."""
+    method, answer with the application as it now stands. Domain refusals (an illegal
+    transition, not ready, a NIK in use) become HTTP answers in api/errors.py."""
 
     permission_classes = [IsCounterStaff]
 
@@ -239,18 +194,7 @@ class _StaffAction(APIView):
     ) -> Response:
         with transaction.atomic():
             application = _locked_for_staff(request, reference)
-            try:
-                action(application)
-            except IllegalTransition as exc:
-                raise ApiError("illegal_transition", str(exc), 409) from exc
-            except NikInUse as exc:
-                raise ApiError("active_application_exists",
-                               _("There is already an application in progress for this NIK."),
-                               409) from exc
-            except NotReady as exc:
-                raise ApiError("not_ready", str(exc), 409,
-                               blockers=[{"code": b.code, "detail": b.detail}
-                                         for b in exc.blockers]) from exc
+            action(application)
         application.refresh_from_db()
         data = application_view(application, language=_language(request), staff=True)
         return Response(s.ApplicationOutput(data).data)
@@ -288,19 +232,9 @@ class ResubmitView(_StaffAction):
         form = s.ResubmitInput(data=request.data or {})
         form.is_valid(raise_exception=True)
         corrections = dict(form.validated_data.get("applicant") or {})
-
-        def resubmit(application: PassportApplication) -> None:
-            applicant = None
-            if corrections:
-                # Validate the corrected record as a whole: a new birth date must still agree
-                # with the NIK, and so on.
-                full = s.ApplicantInput(data={**application.applicant_data(), **corrections})
-                if not full.is_valid():
-                    raise serializers.ValidationError({"applicant": full.errors})
-                applicant = dict(full.validated_data)
-            application.resubmit(by=request.user, applicant=applicant)
-
-        return self._act(request, reference, resubmit)
+        return self._act(request, reference, lambda a: application_resubmit(
+            application=a, by=request.user, corrections=corrections, rules=s.applicant_rules,
+        ))
 
 
 class OfficesView(APIView):
@@ -344,19 +278,13 @@ class QueueView(APIView):
 
     @extend_schema(operation_id="queue_status", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        return Response(queue_stats().as_dict())
+        # The clerk's own office, like the rest of the staff API; breakers are shared by all.
+        return Response(queue_stats(messages=office_print_jobs(_staff_office(request))).as_dict())
 
 
 def _dead_letter(message: OutboxMessage) -> dict[str, Any]:
     return {"id": message.pk, "topic": message.topic, "key": message.key,
             "attempts": message.attempts, "reason": message.last_error, "dead_at": message.dead_at}
-
-
-def _office_print_jobs(request: Request) -> QuerySet[OutboxMessage]:
-    """Print jobs of the clerk's own office (their keys start with its references)."""
-    return OutboxMessage.objects.filter(
-        topic=PRINT_JOB_TOPIC, key__startswith=f"{_staff_office(request)}-"
-    )
 
 
 class DeadLettersView(APIView):
@@ -365,7 +293,7 @@ class DeadLettersView(APIView):
     @extend_schema(operation_id="queue_dead", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         paginator = PageNumberPagination()
-        qs = _office_print_jobs(request).filter(status=MessageStatus.DEAD).order_by(
+        qs = office_print_jobs(_staff_office(request)).filter(status=MessageStatus.DEAD).order_by(
             "-dead_at", "-id"
         )
         page = paginator.paginate_queryset(qs, request, view=self) or []
@@ -378,14 +306,12 @@ class DeadLetterRetryView(APIView):
     @extend_schema(operation_id="queue_dead_retry", request=None,
                    responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request, message_id: int) -> Response:
-        if not _office_print_jobs(request).filter(pk=message_id).exists():
+        if not office_print_jobs(_staff_office(request)).filter(pk=message_id).exists():
             raise ApiError("not_found", _("No such dead letter."), 404)
         try:
             message = dead_letter_retry(message_id=message_id)
-        except OutboxMessage.DoesNotExist as exc:
-            raise ApiError("not_found", "No such dead letter.", 404) from exc
-        except NotDead as exc:
-            raise ApiError("not_dead", str(exc), 409) from exc
+        except OutboxMessage.DoesNotExist as exc:  # deleted since the check above
+            raise ApiError("not_found", _("No such dead letter."), 404) from exc
         return Response({"id": message.pk, "status": message.status})
 
 
@@ -405,10 +331,7 @@ class PrintingWebhookView(APIView):
     )
     def post(self, request: Request) -> Response:
         body = request.body
-        try:
-            verify(printing.central_secrets(), body, request.headers)
-        except SignatureError as exc:
-            raise ApiError("bad_signature", str(exc), 401) from exc
+        printing.callback_verify(body, request.headers)
         try:
             payload = json.loads(body)
         except ValueError as exc:
@@ -416,8 +339,5 @@ class PrintingWebhookView(APIView):
         if not isinstance(payload, dict):
             raise ApiError("invalid", "Callback body must be a JSON object.", 400)
         event_id = request.headers.get("webhook-id", "")
-        try:
-            changed = printing.callback_apply(event_id=event_id, payload=payload)
-        except printing.CallbackRejected as exc:
-            raise ApiError(exc.code, exc.detail, exc.status) from exc
+        changed = printing.callback_apply(event_id=event_id, payload=payload)
         return Response({"ok": True, "changed": changed})

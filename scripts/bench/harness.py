@@ -18,7 +18,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(os.environ.get("BENCH_VAR_DIR", "/tmp/bench-var"))
-PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+def _admin_url() -> str:
+    from tests.drill.cluster import configured_postgres_url, with_database
+
+    return os.environ.get("BENCH_PG_URL") or with_database(configured_postgres_url(), "postgres")
+
+
+PG_ADMIN_URL = _admin_url()
 
 
 def log(message: str) -> None:

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 import redis
@@ -32,22 +33,40 @@ def database_url(settings_dict: dict[str, Any]) -> str:
     """The URL of a Django database settings dict (so subprocesses use the same database)."""
     if settings_dict["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{settings_dict['NAME']}"
-    user = settings_dict.get("USER") or "postgres"
-    host = settings_dict.get("HOST") or "127.0.0.1"
+    user = quote(settings_dict.get("USER") or "postgres", safe="")
+    password = settings_dict.get("PASSWORD") or ""
+    credentials = f"{user}:{quote(password, safe='')}" if password else user
+    # A socket directory as host is percent-encoded, as libpq and dj-database-url expect.
+    host = quote(settings_dict.get("HOST") or "127.0.0.1", safe="")
     port = settings_dict.get("PORT") or 5432
-    return f"postgres://{user}@{host}:{port}/{settings_dict['NAME']}"
+    return f"postgres://{credentials}@{host}:{port}/{settings_dict['NAME']}"
 
 
-def recreate_postgres_database(name: str, *,
-                               admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres",
-                               ) -> str:
-    """Drop and create a PostgreSQL database (drills and benchmarks); returns its URL."""
+def with_database(url: str, name: str) -> str:
+    """The same PostgreSQL server and credentials as `url`, another database."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def configured_postgres_url() -> str:
+    """The PostgreSQL server this run is configured for (DATABASE_URL, else TEST_POSTGRES_URL),
+    falling back to the conventional local one."""
+    for variable in ("DATABASE_URL", "TEST_POSTGRES_URL"):
+        url = os.environ.get(variable, "")
+        if url.startswith(("postgres://", "postgresql://")):
+            return url
+    return "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def recreate_postgres_database(name: str, *, admin_url: str | None = None) -> str:
+    """Drop and create a PostgreSQL database (drills and benchmarks) on the configured server
+    (see configured_postgres_url); returns its URL."""
     import psycopg
 
+    admin_url = admin_url or with_database(configured_postgres_url(), "postgres")
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{admin_url.rsplit('/', 1)[0]}/{name}"
+    return with_database(admin_url, name)
 
 
 def wait_for(check: Any, *, timeout: float, what: str, interval: float = 0.1) -> Any:

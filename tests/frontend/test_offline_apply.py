@@ -112,7 +112,7 @@ def test_reload_offline_shows_last_known_status_and_timeline(page: Page,
     phone.set_offline(True)
     page.reload()
     card = page.locator(".app")
-    expect(card.locator(".status")).to_have_text("Diterima kantor, menunggu verifikasi")
+    expect(card.locator(".status")).to_have_text("Diterima kantor, menunggu verifikasi petugas")
     expect(card.locator(".timeline li")).to_have_count(1)
     expect(card.locator(".fetched")).to_contain_text("Terakhir diperbarui")
     expect(card.locator(".stale")).to_be_visible()

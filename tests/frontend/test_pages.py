@@ -13,7 +13,6 @@ from django.contrib.auth.models import User
 from django.contrib.staticfiles import finders
 from django.test import Client
 
-from frontend.views import SHELL_STATIC
 from immigration.models import Office
 
 SHELL_PAGES = ["/", "/mine", "/track", "/receipt", "/board"]
@@ -47,13 +46,21 @@ def test_service_worker_lists_the_shell_and_changes_with_it(client: Client, db: 
             assert client.get(url).status_code == 200, url
 
 
-def test_app_shell_is_about_100_kb(client: Client, db: Any) -> None:
-    pages = sum(len(client.get(path).content) for path in SHELL_PAGES)
-    static = sum(Path(finders.find(name)).stat().st_size  # type: ignore[arg-type]
-                 for name in SHELL_STATIC if not name.endswith(".png"))
-    worker = len(client.get("/serviceworker.js").content)
-    # Measured 95.9 KB uncompressed (33 KB gzipped), the 31 KB QR library included.
-    assert pages + static + worker <= 100 * 1024
+def test_app_shell_is_within_100_kb(client: Client, db: Any) -> None:
+    # Exactly what the worker precaches (pages, manifest, CSS, JS, icons) plus the worker itself;
+    # the receipt's QR library is fetched on demand and not counted (see ON_DEMAND_STATIC).
+    source = client.get("/serviceworker.js").content
+    shell = json.loads(re.search(rb"const SHELL = (\[.*?\]);", source).group(1))  # type: ignore[union-attr]
+    size = len(source)
+    for url in shell:
+        if url.startswith("/static/"):
+            size += Path(finders.find(url.removeprefix("/static/"))).stat().st_size  # type: ignore[arg-type]
+        else:
+            size += len(client.get(url).content)
+    assert not [url for url in shell if url.endswith("qrcode.mjs")]
+    # Measured 66.1 KB + 3.3 KB worker (was 100.1 KB with the QR library and django-pwa's
+    # verbose meta tags).
+    assert size <= 100_000, size
 
 
 def test_manifest_names_the_app_in_indonesian(client: Client, db: Any) -> None:

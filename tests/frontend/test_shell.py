@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from immigration.print_jobs import CENTRAL_PRINTING
 from queueing.models import UpstreamHealth
 from tests.conftest import applicant
 from tests.frontend.conftest import fill_application
@@ -31,14 +32,14 @@ def test_language_switch_is_remembered_and_sent_to_the_api(page: Page) -> None:
 
 
 def test_service_board_reflects_central_down_and_up(page: Page) -> None:
-    UpstreamHealth.objects.update_or_create(upstream="central_printing",
+    UpstreamHealth.objects.update_or_create(upstream=CENTRAL_PRINTING,
                                             defaults={"state": "down"})
     page.goto("/board")
     expect(page.locator("#central")).to_have_attribute("data-state", "down")
     expect(page.locator("#central strong")).to_have_text("Tidak dapat dihubungi")
     expect(page.locator(".services li[data-service=printing]")).to_have_class("down")
 
-    UpstreamHealth.objects.update_or_create(upstream="central_printing",
+    UpstreamHealth.objects.update_or_create(upstream=CENTRAL_PRINTING,
                                             defaults={"state": "up"})
     page.select_option("#board-office", "NNK")
     page.reload()
@@ -69,3 +70,34 @@ def test_worker_caches_the_shell_and_never_the_api(page: Page, phone: BrowserCon
                           ("/board", "Layanan kantor"), ("/mine", "Permohonan di perangkat ini")]:
         page.goto(path)
         expect(page.locator("h1")).to_have_text(heading)
+
+
+def test_cached_shell_stays_within_100_kb(page: Page) -> None:
+    # Everything the worker holds after a first visit, counted as the browser stores it.
+    sizes = page.evaluate("""async () => {
+        const sizes = {};
+        for (const name of await caches.keys()) {
+            const cache = await caches.open(name);
+            for (const request of await cache.keys()) {
+                const body = await (await cache.match(request)).blob();
+                sizes[new URL(request.url).pathname] = body.size;
+            }
+        }
+        return sizes;
+    }""")
+    total = sum(sizes.values())
+    print(f"app shell: {len(sizes)} cached responses, {total} bytes")
+    assert "/static/frontend/vendor/qrcode.mjs" not in sizes  # on demand: receipts only
+    assert total <= 100_000, sizes
+
+
+def test_receipt_library_is_kept_on_demand_for_offline_receipts(page: Page,
+                                                                phone: BrowserContext) -> None:
+    fill_application(page, applicant())
+    expect(page.locator("#outcome #reference")).to_have_text(re.compile(r"^NNK-"))
+    # Having an application, the phone fetched the QR library; offline, the receipt still has it.
+    page.wait_for_function(
+        """async () => !!(await caches.match("/static/frontend/vendor/qrcode.mjs"))""")
+    phone.set_offline(True)
+    page.click("#outcome a")
+    expect(page.locator("#receipt .qr svg")).to_be_visible()

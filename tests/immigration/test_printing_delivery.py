@@ -191,6 +191,23 @@ def test_stale_callback_is_refused(live_server, wired, sent):
     assert _status(sent) == "sent_to_central"
 
 
+def test_callback_tolerance_comes_from_settings(live_server, wired, sent, settings):
+    # Correctly signed a minute ago: inside the default five minutes, outside a 30 s window.
+    body = json.dumps(_event(sent)).encode()
+    headers = {**sign_headers(wired.secret, body, timestamp=int(time.time()) - 60),
+               "content-type": "application/json"}
+    settings.WEBHOOK_TOLERANCE_SECONDS = 30
+    response = httpx.post(f"{live_server.url}/api/v1/webhooks/printing", content=body,
+                          headers=headers)
+    assert response.status_code == 401
+    assert _status(sent) == "sent_to_central"
+    settings.WEBHOOK_TOLERANCE_SECONDS = 300
+    response = httpx.post(f"{live_server.url}/api/v1/webhooks/printing", content=body,
+                          headers=headers)
+    assert response.status_code == 200
+    assert _status(sent) == "printing"
+
+
 def test_unsigned_callback_is_refused(live_server, sent):
     response = httpx.post(f"{live_server.url}/api/v1/webhooks/printing", json=_event(sent))
     assert response.status_code == 401

@@ -144,7 +144,7 @@ def test_staff_cannot_announce_for_another_office(bambang_api, tanjung_perak):
 def test_approve_succeeds_while_redis_is_down_and_the_sweep_finds_the_job(
     bambang_api, bambang, received, settings
 ):
-    from queueing import outbox, redis_state
+    from queueing import kick, redis_state
 
     make_approvable(received["reference"], bambang)
 
@@ -152,10 +152,10 @@ def test_approve_succeeds_while_redis_is_down_and_the_sweep_finds_the_job(
     redis_state.reset()
     try:
         response = _post(bambang_api, received["reference"], "approve")
-        outbox.wait_for_kicks()  # the kick ran on its thread, failed, and was swallowed
+        kick.wait_for_kicks()  # the kick ran on its thread, failed, and was swallowed
     finally:
         redis_state.reset()
-        outbox._quiet_until = 0.0
+        kick._quiet_until = 0.0
     assert response.status_code == 200
     assert OutboxMessage.objects.get().status == "pending"
     from queueing.deliver import has_due_work
@@ -198,3 +198,17 @@ def test_resubmit_to_a_nik_with_another_active_application_is_409(bambang_api, b
     assert response.json()["error"] == "active_application_exists"
     applicant.refresh_from_db()
     assert applicant.status == "needs_attention" and applicant.data_version == 1
+
+
+def test_queue_figures_are_the_clerks_own_office(bambang_api, dewi, submit, tanjung_perak):
+    # Bambang (Nunukan) approves two, Dewi (Tanjung Perak) one: each sees their own backlog.
+    for _ in range(2):
+        _post(bambang_api, submit(application_payload()).json()["reference"], "approve")
+    tpk = submit(application_payload(office="TPK")).json()["reference"]
+    _post(client_for(dewi), tpk, "approve")
+    assert OutboxMessage.objects.filter(status="pending").count() == 3
+    nunukan = bambang_api.get("/api/v1/queue").json()
+    assert nunukan["pending"] == 2
+    assert nunukan["pending_by_priority"] == {"0": 2}
+    assert "central_printing" in nunukan["breakers"]  # the upstream is shared by all offices
+    assert client_for(dewi).get("/api/v1/queue").json()["pending"] == 1

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandParser
 from rest_framework.authtoken.models import Token
 
+from immigration.api.permissions import COUNTER_GROUP
 from immigration.models import Office, StaffMembership
 
 
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         user.set_password(options["password"])
         user.is_staff = True  # may use the admin console for its own office's work
         user.save()
-        user.groups.add(Group.objects.get_or_create(name="counter")[0])
+        user.groups.add(Group.objects.get_or_create(name=COUNTER_GROUP)[0])
         StaffMembership.objects.update_or_create(user=user, defaults={"office": office})
         token, _ = Token.objects.get_or_create(user=user)
         self.stdout.write(

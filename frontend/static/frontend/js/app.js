@@ -3,18 +3,13 @@
 // whole shell stays small enough for a cheap phone on a weak signal, and there is no build
 // step between the source in git and what the service worker caches.
 import "./outbox.js";
-import { applyI18n, lang, setLang, t, when } from "./i18n.js";
+import { lang, when } from "./i18n.js";
+import { bindLanguageToggle, esc, refreshStatusLabels, statusLabel } from "./shared.js";
 
 export const outbox = self.TangguhOutbox;
-export const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-export function statusText(status, serverLabel) {
-  const key = `st.${status}`;
-  return t(key) === key ? serverLabel || status : t(key);
-}
 
 export function timelineHtml(app) {
-  const items = (app.timeline || []).map((e) => `<li><span>${esc(statusText(e.status, e.label))}</span>
+  const items = (app.timeline || []).map((e) => `<li><span>${esc(statusLabel(e.status, e.label))}</span>
     <time datetime="${esc(e.at)}">${esc(when(e.at))}</time>${e.note ? `<p>${esc(e.note)}</p>` : ""}</li>`);
   return items.length ? `<ol class="timeline">${items.join("")}</ol>` : "";
 }
@@ -36,15 +31,22 @@ export function onOutboxChange(fn) {
   if (self.BroadcastChannel) new BroadcastChannel(outbox.CHANNEL).onmessage = fn;
 }
 
+// The QR library is needed only by receipts, so it is not in the precached shell: the worker
+// keeps it once fetched. Pages that know of an application fetch it ahead of time while
+// online, so the receipt can still be shown at a counter with no signal.
+export function prefetchReceipt() {
+  if (navigator.onLine) import("../vendor/qrcode.mjs").catch(() => {});
+}
+
 function showNetwork() {
   document.getElementById("net").hidden = navigator.onLine;
 }
 
-applyI18n();
+bindLanguageToggle();
 showNetwork();
-document.getElementById("lang-toggle").addEventListener("click", () => setLang(lang() === "en" ? "id" : "en"));
 addEventListener("offline", showNetwork);
-addEventListener("online", () => { showNetwork(); replay(true); });
+addEventListener("online", () => { showNetwork(); replay(true); refreshStatusLabels(); });
 replay(true);
+refreshStatusLabels();
 // The timer respects each item's backoff; 10 s is only how often we look.
 setInterval(() => navigator.onLine && replay(false), 10000);

@@ -1,9 +1,10 @@
 // Apply: a four-step form whose draft lives in IndexedDB from the first keystroke, with its
 // Idempotency-Key made at creation. "Send" only queues it; the outbox sends it, and this page
 // says "waiting to send" until the office server has acknowledged it.
-import { esc, onOutboxChange, outbox, replay, requestSync } from "./app.js";
+import { onOutboxChange, outbox, prefetchReceipt, replay, requestSync } from "./app.js";
 import { offices } from "./api.js";
 import { t } from "./i18n.js";
+import { esc, whyWaiting } from "./shared.js";
 import { validateApplication } from "./validate.js";
 
 const form = document.getElementById("apply");
@@ -100,11 +101,6 @@ async function loadDraft() {
   if (draft.state === "queued" || draft.state === "failed") render();
 }
 
-function reasonText(d) {
-  return t(d.reason === "offline" || !navigator.onLine ? "why.offline"
-    : d.reason === "busy" ? "why.busy" : d.reason === "unreachable" ? "why.unreachable" : "why.new");
-}
-
 // Reflect the draft's fate: waiting, refused (errors on the fields), or acknowledged.
 async function render() {
   const current = await outbox.get("drafts", draft.key);
@@ -118,6 +114,7 @@ async function render() {
       <p>${esc(t("access_code"))}: <strong class="ref">${esc(app.access_code)}</strong></p>
       <p><a class="button" href="/receipt#${encodeURIComponent(app.reference)}">${esc(t("see_receipt"))}</a></p>`;
     outcome.focus();
+    prefetchReceipt();
     return;
   }
   draft = current;
@@ -125,7 +122,7 @@ async function render() {
   if (current.state === "queued") {
     form.hidden = true;
     outcome.hidden = false;
-    outcome.innerHTML = `<h2 id="waiting">${esc(t("waiting"))}</h2><p id="why">${esc(reasonText(current))}</p>`;
+    outcome.innerHTML = `<h2 id="waiting">${esc(t("waiting"))}</h2><p id="why">${esc(whyWaiting(current))}</p>`;
   } else if (current.state === "failed") {
     form.hidden = false;
     outcome.hidden = true;

@@ -1,17 +1,11 @@
 // The office service board, polled while open. The last board is kept in localStorage (it
 // holds nothing personal) so the page still says something useful offline.
-import { esc } from "./app.js";
+import "./app.js";
 import { api, offices } from "./api.js";
-import { lang, t, when } from "./i18n.js";
+import { t, when } from "./i18n.js";
+import { age, esc } from "./shared.js";
 
 const select = document.getElementById("board-office"), box = document.getElementById("board");
-
-function age(seconds) {
-  if (seconds == null) return "";
-  const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60);
-  const hours = lang() === "en" ? "h" : "j";  // jam
-  return h ? `${h} ${hours} ${m} m` : `${m} m`;
-}
 
 function render(b, fetchedAt, fresh) {
   const services = ["registration", "express", "printing", "pickup"].map((name) => {

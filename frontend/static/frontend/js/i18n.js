@@ -1,5 +1,6 @@
 // Bahasa Indonesia first, English on request. A plain dictionary: two languages do not need
-// a library, and the choice lives in localStorage so it survives offline reloads.
+// a library, and the choice lives in localStorage so it survives offline reloads. Status labels
+// are not here: they are the server's (see statusLabel in shared.js).
 const DICT = {
   id: {
     skip: "Langsung ke isi", offline: "Anda sedang luring. Data tersimpan di ponsel ini.",
@@ -58,10 +59,6 @@ const DICT = {
     "v.appointment_too_far": "Tanggal kedatangan lebih dari setahun lagi.",
     "v.phone_invalid": "Nomor HP tidak valid, contoh 0812-3456-7890.", "v.email": "Email tidak valid.",
     "v.max_length": "Terlalu panjang.",
-    "st.received": "Diterima kantor, menunggu verifikasi", "st.queued_for_printing": "Disetujui, menunggu dikirim ke pusat",
-    "st.sent_to_central": "Dikirim ke pusat", "st.printing": "Sedang dicetak", "st.printed": "Sudah dicetak",
-    "st.ready_for_pickup": "Siap diambil", "st.collected": "Sudah diambil", "st.rejected": "Ditolak",
-    "st.needs_attention": "Perlu perbaikan data di kantor", "st.cancelled": "Dibatalkan",
   },
   en: {
     skip: "Skip to content", offline: "You are offline. Your data is kept on this phone.",
@@ -120,10 +117,6 @@ const DICT = {
     "v.appointment_too_far": "The appointment date is more than a year ahead.",
     "v.phone_invalid": "Not a valid mobile number, e.g. 0812-3456-7890.", "v.email": "Not a valid email.",
     "v.max_length": "Too long.",
-    "st.received": "Received by the office, awaiting verification", "st.queued_for_printing": "Approved, waiting to be sent to central",
-    "st.sent_to_central": "Sent to central", "st.printing": "Printing", "st.printed": "Printed",
-    "st.ready_for_pickup": "Ready for pickup", "st.collected": "Collected", "st.rejected": "Rejected",
-    "st.needs_attention": "Data needs correcting at the office", "st.cancelled": "Cancelled",
   },
 };
 
@@ -139,20 +132,4 @@ export function t(key, vars = {}) {
 export function when(iso) {
   return iso ? new Date(iso).toLocaleString(lang() === "en" ? "en-GB" : "id-ID",
     { dateStyle: "medium", timeStyle: "short" }) : "";
-}
-
-export function applyI18n(root = document) {
-  document.documentElement.lang = lang();
-  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
-  const toggle = document.getElementById("lang-toggle");
-  if (toggle) {
-    toggle.textContent = lang() === "en" ? "ID" : "EN";
-    toggle.setAttribute("aria-label", lang() === "en" ? "Ganti ke Bahasa Indonesia" : "Switch to English");
-  }
-}
-
-export function setLang(value) {
-  localStorage.setItem("lang", value);
-  applyI18n();
-  document.dispatchEvent(new CustomEvent("langchange"));
 }

@@ -1,8 +1,9 @@
 // My applications on this device: queued drafts (with why they wait), refused drafts (to
 // correct), and acknowledged applications with their last known status and when it was fetched.
-import { esc, onOutboxChange, outbox, replay, statusText, timelineHtml } from "./app.js";
+import { onOutboxChange, outbox, prefetchReceipt, replay, timelineHtml } from "./app.js";
 import { fetchApplication } from "./api.js";
 import { t, when } from "./i18n.js";
+import { esc, statusLabel, whyWaiting } from "./shared.js";
 
 const list = document.getElementById("list");
 
@@ -26,10 +27,8 @@ function draftHtml(d) {
       <p>${esc(d.error?.error === "active_application_exists" ? t("err.active") : d.error?.detail || "")}</p>
       <a class="button" href="/?draft=${encodeURIComponent(d.key)}">${esc(t("fix"))}</a></article>`;
   }
-  const why = !navigator.onLine || d.reason === "offline" ? "why.offline"
-    : d.reason === "busy" ? "why.busy" : d.reason === "unreachable" ? "why.unreachable" : "why.new";
   return `<article class="card draft queued"><h2 class="waiting">${esc(t("waiting"))}</h2>
-    <p>${esc(t(why))}</p>${d.last_try_at ? `<p class="meta">${esc(t("attempted", { at: when(d.last_try_at) }))}</p>` : ""}</article>`;
+    <p>${esc(whyWaiting(d))}</p>${d.last_try_at ? `<p class="meta">${esc(t("attempted", { at: when(d.last_try_at) }))}</p>` : ""}</article>`;
 }
 
 function appHtml(a, fresh) {
@@ -37,7 +36,7 @@ function appHtml(a, fresh) {
   const note = a.queue?.note ? `<p class="note">${esc(a.queue.note)}</p>` : "";
   return `<article class="card app" data-reference="${esc(a.reference)}">
     <h2 class="ref">${esc(a.reference)}</h2>
-    <p class="status" data-status="${esc(a.status)}">${esc(statusText(a.status, a.status_label))}</p>
+    <p class="status" data-status="${esc(a.status)}">${esc(statusLabel(a.status, a.status_label))}</p>
     ${queue}${note}
     <p class="meta fetched">${esc(a.fetched_at ? t("last_fetched", { at: when(a.fetched_at) }) : t("not_fetched"))}</p>
     ${fresh ? "" : `<p class="meta stale">${esc(t("stale"))}</p>`}
@@ -50,6 +49,7 @@ async function render(fresh = false) {
   const apps = (await outbox.all("applications")).sort((a, b) => (b.submitted_at || "").localeCompare(a.submitted_at || ""));
   list.innerHTML = drafts.map(draftHtml).join("") + apps.map((a) => appHtml(a, fresh && navigator.onLine)).join("")
     || `<p>${esc(t("mine.empty"))}</p>`;
+  if (apps.length) prefetchReceipt();
 }
 
 document.getElementById("refresh").addEventListener("click", async () => { await replay(true); await refresh(); });

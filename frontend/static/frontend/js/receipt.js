@@ -1,10 +1,24 @@
 // The receipt: reference, access code and a QR code of the reference (drawn on the phone by
 // the vendored MIT qrcode-generator, so it works offline and no QR service sees anything).
-import { esc, outbox, statusText } from "./app.js";
+// The QR library is loaded here only (not part of the precached shell; see app.js).
+import { outbox } from "./app.js";
 import { t } from "./i18n.js";
-import qrcode from "../vendor/qrcode.mjs";
+import { esc, statusLabel } from "./shared.js";
 
 const box = document.getElementById("receipt");
+
+// Without the library (never fetched on this phone, and offline now) the reference and access
+// code below are still there for the clerk to type in.
+async function qrSvg(reference) {
+  try {
+    const qr = (await import("../vendor/qrcode.mjs")).default(0, "M");
+    qr.addData(reference);
+    qr.make();
+    return qr.createSvgTag({ cellSize: 4, margin: 8, scalable: true, alt: reference });
+  } catch (e) {
+    return "";
+  }
+}
 
 async function render() {
   const reference = decodeURIComponent(location.hash.slice(1));
@@ -13,14 +27,11 @@ async function render() {
     box.innerHTML = `<p>${esc(t("receipt.missing"))}</p>`;
     return;
   }
-  const qr = qrcode(0, "M");
-  qr.addData(app.reference);
-  qr.make();
-  box.innerHTML = `<div class="qr">${qr.createSvgTag({ cellSize: 4, margin: 8, scalable: true, alt: app.reference })}</div>
+  box.innerHTML = `<div class="qr">${await qrSvg(app.reference)}</div>
     <dl class="review"><dt>${esc(t("reference"))}</dt><dd class="ref" id="reference">${esc(app.reference)}</dd>
     <dt>${esc(t("access_code"))}</dt><dd class="ref" id="access-code">${esc(app.access_code)}</dd>
     <dt>${esc(t("office"))}</dt><dd>${esc(app.office_name || app.office)}</dd>
-    <dt>${esc(t("status"))}</dt><dd>${esc(statusText(app.status, app.status_label))}</dd></dl>`;
+    <dt>${esc(t("status"))}</dt><dd>${esc(statusLabel(app.status, app.status_label))}</dd></dl>`;
 }
 
 addEventListener("hashchange", render);

@@ -1,7 +1,8 @@
 // The office's applications at the counter: filter by status, search by reference or NIK, and
 // act. Approve and collect act at once; reject and resubmit open a small form under the row,
 // which sends nothing until it is valid and shows the server's refusals next to the inputs.
-import { call, clearErrors, esc, lengthProblem, problem, say, showErrors, t } from "./staff.js";
+import { esc } from "./shared.js";
+import { call, clearErrors, lengthProblem, problem, say, showErrors, t } from "./staff.js";
 
 const ACTIONS = { received: ["approve", "reject"], ready_for_pickup: ["collect"],
   needs_attention: ["resubmit", "reject"] };

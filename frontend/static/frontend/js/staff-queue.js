@@ -1,6 +1,7 @@
 // The queue to central, polled; what central refused for good (dead letters), with a retry per
 // message; and the announcements this office shows on its public service board.
-import { call, clearErrors, esc, lengthProblem, problem, say, showErrors, t, when } from "./staff.js";
+import { age, esc } from "./shared.js";
+import { call, clearErrors, lengthProblem, problem, say, showErrors, t, when } from "./staff.js";
 
 const deadList = document.getElementById("dead-letters");
 const news = document.getElementById("news");
@@ -8,18 +9,16 @@ const office = news.dataset.office;
 let lastDead = null;
 let latestDead = 0; // polls and retries both reload the list: only the newest answer counts
 
-function age(seconds) {
-  if (seconds == null) return "–";
-  return seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
-}
-
 async function refreshStats() {
   const { ok, data } = await call("/api/v1/queue");
   if (!ok) return;
   for (const k of ["pending", "in_flight", "delivered", "dead"]) document.getElementById(k).textContent = data[k];
   document.getElementById("oldest").textContent = age(data.oldest_pending_age_seconds);
-  document.getElementById("breaker").textContent = data.breakers?.central_printing ?? "–";
-  document.getElementById("rate").textContent = data.delivery_rate_per_minute ?? data.delivered_last_minute ?? "–";
+  // Breakers are named by the server (one per upstream); the name is shown only if there are several.
+  const breakers = Object.entries(data.breakers || {});
+  document.getElementById("breaker").textContent =
+    breakers.map(([name, state]) => (breakers.length > 1 ? `${name}: ${state}` : state)).join(", ") || "–";
+  document.getElementById("rate").textContent = data.delivered_last_minute ?? "–";
   document.getElementById("updated").textContent = t("staff.updated", { at: new Date().toLocaleTimeString() });
   // The list follows the count: re-rendered only when it changed, so a poll never pulls the
   // button from under a clerk's finger.

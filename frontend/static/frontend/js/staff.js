@@ -2,9 +2,10 @@
 // show personal data, so they are not part of the applicant shell and the service worker never
 // lists or caches them. Session-authenticated: every POST carries the CSRF token.
 import { lang, t as appT, when } from "./i18n.js";
+import { bindLanguageToggle, esc } from "./shared.js";
 import { WORDS } from "./staff-words.js";
 
-export { when };
+export { esc, when };
 
 // Staff words first, then the applicants' dictionary (field names, status labels). They are
 // not merged into i18n.js: that file is in the applicants' offline shell (100 KB budget), and
@@ -14,7 +15,6 @@ export function t(key, vars = {}) {
   return text === undefined ? appT(key, vars) : text.replace(/\{(\w+)\}/g, (_, name) => vars[name] ?? "");
 }
 
-export const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const csrf = () => document.querySelector("[name=csrfmiddlewaretoken]")?.value ||
   (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
 
@@ -76,19 +76,4 @@ export function lengthProblem(input, min, max) {
   return n === 0 ? t("v.required") : n < min || n > max ? t("staff.v.length", { min, max }) : "";
 }
 
-function localize() {
-  document.documentElement.lang = lang();
-  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
-  const toggle = document.getElementById("lang-toggle");
-  toggle.textContent = lang() === "en" ? "ID" : "EN";
-  toggle.setAttribute("aria-label", lang() === "en" ? "Ganti ke Bahasa Indonesia" : "Switch to English");
-}
-
-localize();
-// The same choice as on the applicant pages (localStorage "lang"); pages re-render on
-// `langchange` so labels from the server come in the new language too.
-document.getElementById("lang-toggle").addEventListener("click", () => {
-  localStorage.setItem("lang", lang() === "en" ? "id" : "en");
-  localize();
-  document.dispatchEvent(new CustomEvent("langchange"));
-});
+bindLanguageToggle(t);

@@ -1,8 +1,9 @@
 // Track by reference and access code. The code travels in the X-Access-Code header, never in
 // the URL (URLs end up in logs and history).
-import { esc, outbox, statusText, timelineHtml } from "./app.js";
+import { outbox, timelineHtml } from "./app.js";
 import { fetchApplication } from "./api.js";
 import { t, when } from "./i18n.js";
+import { esc, statusLabel } from "./shared.js";
 
 const form = document.getElementById("track"), result = document.getElementById("result");
 
@@ -30,7 +31,7 @@ form.addEventListener("submit", async (ev) => {
     await outbox.put("applications", { ...known, ...a });
   }
   result.innerHTML = `<article class="card"><h2 class="ref">${esc(a.reference)}</h2>
-    <p class="status" data-status="${esc(a.status)}">${esc(statusText(a.status, a.status_label))}</p>
+    <p class="status" data-status="${esc(a.status)}">${esc(statusLabel(a.status, a.status_label))}</p>
     ${a.queue?.note ? `<p class="note">${esc(a.queue.note)}</p>` : ""}
     <p class="meta">${esc(t("last_fetched", { at: when(a.fetched_at) }))}</p>${timelineHtml(a)}</article>`;
 });

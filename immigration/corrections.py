@@ -1,0 +1,26 @@
+"""Staff correct an application central refused, and send it again as a new data version."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from immigration.models import PassportApplication
+
+# Validates a whole applicant record and returns it cleaned; raises on invalid data. The API
+# passes its serializer's rules, so a correction obeys exactly what a submission does.
+ApplicantRules = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def application_resubmit(
+    *,
+    application: PassportApplication,
+    by: Any,
+    corrections: dict[str, Any],
+    rules: ApplicantRules,
+) -> None:
+    """Merge `corrections` into the stored record, validate the result as a whole (a new birth
+    date must still agree with the NIK, and so on) and queue the new data version. Caller holds
+    the row lock. Raises IllegalTransition or NikInUse (and whatever `rules` raises)."""
+    applicant = rules({**application.applicant_data(), **corrections}) if corrections else None
+    application.resubmit(by=by, applicant=applicant)

@@ -1,0 +1,63 @@
+"""The best-effort kick that tells delivery workers to look now.
+
+It publishes the drain task by name, so neither the outbox nor anything that enqueues imports
+the tasks module (which imports the delivery loop, which would import the outbox back).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from celery import current_app
+
+from queueing import redis_state
+
+log = logging.getLogger(__name__)
+
+DRAIN_TASK = "queueing.drain"
+KICK_DEBOUNCE_MS = 500
+KICK_QUIET_SECONDS = 5.0
+
+
+def kick() -> None:
+    """Ask a worker to drain now, without waiting for it: the publish runs on a background thread,
+    so a Redis that is down, or worse, slow, never holds up the request that committed. If the
+    kick is lost, the periodic sweep finds the work from the database anyway."""
+    global _queued
+    with _lock:
+        if _queued:  # a kick is already waiting to run after this commit: one is enough
+            return
+        _queued = True
+    _kicker.submit(_publish)
+
+
+def _publish() -> None:
+    global _queued, _quiet_until
+    with _lock:
+        _queued = False
+    if time.monotonic() < _quiet_until:
+        return
+    try:
+        # Debounce across processes: a burst of approvals needs one drain task, not hundreds.
+        if not redis_state.client().set("queueing:kick", "1", nx=True, px=KICK_DEBOUNCE_MS):
+            return
+        current_app.send_task(DRAIN_TASK, retry=False)
+    except Exception as exc:
+        # Stop trying for a while: a dead broker should cost one timeout, not one per request.
+        _quiet_until = time.monotonic() + KICK_QUIET_SECONDS
+        log.warning("could not kick the delivery workers (%s); the sweep will find the work",
+                    type(exc).__name__)
+
+
+def wait_for_kicks(timeout: float = 5.0) -> None:
+    """Block until queued kicks have run (tests and short-lived commands)."""
+    _kicker.submit(lambda: None).result(timeout=timeout)
+
+
+_kicker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="queueing-kick")
+_lock = threading.Lock()
+_queued = False
+_quiet_until = 0.0
