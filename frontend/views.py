@@ -37,12 +37,14 @@ SHELL_STATIC = [
     "frontend/js/app.js", "frontend/js/i18n.js", "frontend/js/api.js", "frontend/js/outbox.js",
     "frontend/js/validate.js", "frontend/js/apply.js", "frontend/js/mine.js",
     "frontend/js/receipt.js", "frontend/js/track.js", "frontend/js/board.js",
-    "frontend/js/shared.js",
+    "frontend/js/shared.js", "frontend/js/dossier.js",
     "frontend/icon-192.png", "frontend/icon-512.png",
 ]
 # Needed by one page only: kept by the worker once fetched, never precached (the shell must stay
 # within 100 KB, tests/frontend/test_shell.py). Pages that know of an application prefetch it.
-ON_DEMAND_STATIC = ["frontend/vendor/qrcode.mjs"]
+# tus-js-client (87 KB) is fetched by dossier.js only when a file is to be sent: offline capture
+# needs none of it, and sending needs the network anyway.
+ON_DEMAND_STATIC = ["frontend/vendor/qrcode.mjs", "frontend/vendor/tus.min.js"]
 
 
 @require_GET

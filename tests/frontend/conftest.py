@@ -4,7 +4,7 @@ server. Siti, an applicant from Nunukan, uses a 360 px phone."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -67,8 +67,10 @@ def page(phone: BrowserContext) -> Page:
     return page
 
 
-def fill_application(page: Page, applicant: dict[str, Any], *, office: str = "NNK") -> None:
-    """Walk the four steps as Siti would, then press Send."""
+def fill_application(page: Page, applicant: dict[str, Any], *, office: str = "NNK",
+                     documents: Callable[[Page], None] | None = None) -> None:
+    """Walk the five steps as Siti would (`documents` attaches files on the documents step),
+    then press Send."""
     page.select_option("#office", office)
     page.click("#next")
     page.fill("#nik", applicant["nik"])
@@ -83,6 +85,10 @@ def fill_application(page: Page, applicant: dict[str, Any], *, office: str = "NN
     page.fill("#email", applicant.get("email", ""))
     page.click("#next")
     page.wait_for_selector("fieldset[data-step='4']:not([hidden])")
+    if documents is not None:
+        documents(page)
+    page.click("#next")
+    page.wait_for_selector("fieldset[data-step='5']:not([hidden])")
     page.click("#next")
 
 

@@ -3,6 +3,7 @@
 // says "waiting to send" until the office server has acknowledged it.
 import { onOutboxChange, outbox, prefetchReceipt, replay, requestSync } from "./app.js";
 import { offices } from "./api.js";
+import { mountDocuments, moveFiles, requirements, sendFiles } from "./dossier.js";
 import { t } from "./i18n.js";
 import { esc, whyWaiting } from "./shared.js";
 import { validateApplication } from "./validate.js";
@@ -11,7 +12,8 @@ const form = document.getElementById("apply");
 const steps = [...form.querySelectorAll("fieldset[data-step]")];
 const back = document.getElementById("back"), next = document.getElementById("next");
 const outcome = document.getElementById("outcome");
-let step = 0, draft = null, lastErrors = {};
+let step = 0, draft = null, lastErrors = {}, rules = null;
+const sentDocs = document.getElementById("sent-docs");
 
 const fieldId = (path) => path.split(".").pop();
 const stepOf = (path) => steps.findIndex((s) => s.querySelector(`[name="${CSS.escape(path)}"]`));
@@ -114,7 +116,9 @@ async function render() {
       <p>${esc(t("access_code"))}: <strong class="ref">${esc(app.access_code)}</strong></p>
       <p><a class="button" href="/receipt#${encodeURIComponent(app.reference)}">${esc(t("see_receipt"))}</a></p>`;
     outcome.focus();
+    sentDocs.hidden = false;
     prefetchReceipt();
+    sendFiles();
     return;
   }
   draft = current;
@@ -122,10 +126,12 @@ async function render() {
   if (current.state === "queued") {
     form.hidden = true;
     outcome.hidden = false;
+    sentDocs.hidden = false;
     outcome.innerHTML = `<h2 id="waiting">${esc(t("waiting"))}</h2><p id="why">${esc(whyWaiting(current))}</p>`;
   } else if (current.state === "failed") {
     form.hidden = false;
     outcome.hidden = true;
+    sentDocs.hidden = true;
     const e = current.error, fields = Object.keys(e.field_codes || {}).length ? e.field_codes : e.fields;
     const errors = Object.fromEntries(Object.entries(fields || {}).map(([p, v]) => [p, v[0]]));
     // 409 "active application" is about the NIK: say so on that field.
@@ -145,7 +151,10 @@ async function submit() {
   // A refused draft that is corrected is a new submission: it gets a new key, or the server
   // would rightly answer 422 (same key, different body).
   const key = draft.state === "failed" ? outbox.newKey() : draft.key;
-  if (key !== draft.key) await outbox.del("drafts", draft.key);
+  if (key !== draft.key) {
+    await outbox.del("drafts", draft.key);
+    await moveFiles(draft.key, key);  // the documents follow the corrected application
+  }
   draft = { ...draft, key, body, state: "queued", error: null, attempts: 0, next_try_at: 0 };
   await outbox.put("drafts", draft);
   history.replaceState(null, "", "/");
@@ -172,10 +181,21 @@ onOutboxChange(render);
 addEventListener("online", render);
 addEventListener("offline", render);
 
+// The documents the chosen application type needs (the office's rules, last known offline).
+const documentGroups = async () => {
+  rules ??= await requirements();
+  return rules[form.elements.application_type.value] || [];
+};
+const drawDocuments = mountDocuments(document.getElementById("documents"), () => draft?.key, documentGroups);
+const drawSent = mountDocuments(sentDocs, () => draft?.key, documentGroups);
+form.elements.application_type.addEventListener("change", drawDocuments);
+
 const officeSelect = document.getElementById("office");
 for (const o of await offices()) officeSelect.add(new Option(`${o.name} (${o.code})`, o.code));
 show(0);
 await loadDraft();
+drawDocuments();
+drawSent();
 if (!draft.body.office && officeSelect.options.length) {
   officeSelect.value = localStorage.getItem("office") || officeSelect.options[0].value;
 }

@@ -1,0 +1,304 @@
+// The applicant's documents on the phone. A photo or scan is re-encoded here (long side at most
+// 1600 px, JPEG: smaller on a weak signal, and a canvas keeps no EXIF/GPS), hashed, and kept in
+// IndexedDB ("files") with its draft while offline. Once the office has acknowledged the
+// application (reference and access code known), each file goes up with tus: in chunks, its
+// upload URL remembered in IndexedDB, so a cut at any byte resumes from the server's offset
+// (tus HEAD) on the next page load, `online` event or timer; no Background Sync needed. When the
+// office holds a file, its bytes leave the phone and only a small "stored" note stays.
+import { outbox } from "./app.js";
+import { api } from "./api.js";
+import { lang } from "./i18n.js";
+import { esc } from "./shared.js";
+
+const LONG_SIDE = 1600, JPEG_QUALITY = 0.85;
+// Small enough that a cut on a thin link loses little; the server keeps every whole chunk.
+const CHUNK = 128 * 1024;
+// tus-js-client is 87 KB: fetched only when something is to be sent (the worker keeps it).
+const TUS_URL = new URL("../vendor/tus.min.js", import.meta.url).href;
+// The office's rules as shipped, until the phone has asked the server once.
+const SHIPPED = {
+  new: ["ktp", "kk", "birth_certificate|diploma|marriage_certificate"],
+  renewal: ["ktp", "old_passport"],
+  replacement_lost: ["ktp", "kk", "birth_certificate|diploma|marriage_certificate"],
+  replacement_damaged: ["ktp", "kk", "old_passport"],
+};
+
+const WORDS = {
+  id: {
+    "k.ktp": "KTP", "k.kk": "Kartu Keluarga (KK)", "k.birth_certificate": "Akta kelahiran",
+    "k.diploma": "Ijazah", "k.marriage_certificate": "Buku nikah / akta perkawinan",
+    "k.old_passport": "Paspor lama", "k.photo": "Pas foto", "k.signature": "Tanda tangan",
+    camera: "Foto dengan kamera", gallery: "Pilih dari galeri / PDF", remove: "Hapus",
+    one_of: "Salah satu dari:", none: "Belum dilampirkan.",
+    kept: "Tersimpan di ponsel ({size}), dikirim setelah permohonan diterima kantor.",
+    waiting: "Menunggu sinyal untuk dikirim ({sent} dari {size}).",
+    uploading: "Mengirim… {pct}% ({sent} dari {size})", stored: "Diterima kantor.",
+    refused_send: "Kantor menolak berkas ini: {detail}", checked: "Sudah diperiksa petugas.",
+    received: "Diterima kantor, menunggu pemeriksaan.", refused: "Ditolak: {reason}",
+    missing: "Masih kurang: {list}", complete: "Semua dokumen sudah diterima kantor.",
+    at_counter: "Pas foto dan tanda tangan diambil di loket.", preparing: "Menyiapkan berkas…",
+    bad_file: "Berkas ini tidak bisa dibaca. Pilih foto (JPEG/PNG) atau PDF.",
+    title: "Dokumen", hint: "Foto dokumen asli dengan jelas. Foto diperkecil di ponsel dan data lokasi dihapus.",
+  },
+  en: {
+    "k.ktp": "ID card (KTP)", "k.kk": "Family card (KK)", "k.birth_certificate": "Birth certificate",
+    "k.diploma": "Diploma", "k.marriage_certificate": "Marriage certificate",
+    "k.old_passport": "Old passport", "k.photo": "Photo", "k.signature": "Signature",
+    camera: "Take a photo", gallery: "Choose from gallery / PDF", remove: "Remove",
+    one_of: "One of:", none: "Not attached yet.",
+    kept: "Kept on this phone ({size}); sent once the office has received the application.",
+    waiting: "Waiting for a signal to send ({sent} of {size}).",
+    uploading: "Sending… {pct}% ({sent} of {size})", stored: "Received by the office.",
+    refused_send: "The office refused this file: {detail}", checked: "Checked by staff.",
+    received: "Received by the office, waiting to be checked.", refused: "Refused: {reason}",
+    missing: "Still missing: {list}", complete: "The office has every document.",
+    at_counter: "Photo and signature are taken at the counter.", preparing: "Preparing the file…",
+    bad_file: "This file cannot be read. Choose a photo (JPEG/PNG) or a PDF.",
+    title: "Documents", hint: "Photograph the original documents clearly. Photos are shrunk on the phone and location data removed.",
+  },
+};
+
+export function dt(key, vars = {}) {
+  const text = WORDS[lang()][key] ?? WORDS.id[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => vars[name] ?? "");
+}
+
+export const kindLabel = (kind) => dt(`k.${kind}`);
+const groupLabel = (code) => code.split("|").map(kindLabel).join(" / ");
+const kb = (n) => `${Math.max(1, Math.round((n || 0) / 1024))} KB`;
+const changed = () => document.dispatchEvent(new CustomEvent("dossierchange"));
+
+// Document groups per application type: the server's when reachable, else the last known.
+export async function requirements() {
+  try {
+    const { ok, data } = await api("/api/v1/requirements");
+    if (ok && data.requirements) {
+      localStorage.setItem("requirements", JSON.stringify(data.requirements));
+      return data.requirements;
+    }
+  } catch (e) { /* offline: the last known list below */ }
+  return JSON.parse(localStorage.getItem("requirements") || "null") || SHIPPED;
+}
+
+async function sha256Hex(blob) {
+  const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// A picture becomes a JPEG of at most 1600 px on its long side, drawn upright (EXIF orientation
+// applied by createImageBitmap) and without any of its metadata. A PDF goes as it is.
+export async function prepare(file) {
+  let blob = file;
+  if (file.type !== "application/pdf") {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, LONG_SIDE / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.round(bitmap.width * scale);
+    canvas.height = Math.round(bitmap.height * scale);
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close();
+    blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", JPEG_QUALITY));
+  }
+  return { blob, media_type: blob.type || "application/pdf", size: blob.size, sha256: await sha256Hex(blob) };
+}
+
+const filesOf = async (owner) => (await outbox.all("files")).filter((f) => f.owner === owner);
+
+// Keep a new file for `owner` (a draft's key): it replaces one of the same kind not yet sent.
+export async function attach(owner, kind, file) {
+  const prepared = await prepare(file);
+  for (const old of await filesOf(owner)) {
+    if (old.kind === kind && old.state !== "stored") await forget(old);
+  }
+  await outbox.put("files", { id: outbox.newKey(), owner, kind, ...prepared, state: "kept",
+    offset: 0, upload_url: null, created_at: new Date().toISOString() });
+  changed();
+  sendFiles();
+}
+
+export async function forget(file) {
+  active.get(file.id)?.abort(true).catch(() => {});  // true: also ends the upload at the office
+  active.delete(file.id);
+  await outbox.del("files", file.id);
+  changed();
+}
+
+// --- sending --------------------------------------------------------------------------------
+
+const active = new Map();  // file id -> tus.Upload running in this page
+const progress = new Map();  // file id -> bytes the office holds (live)
+let tusPromise = null, sending = null;
+
+function loadTus() {
+  tusPromise ??= new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = TUS_URL;
+    script.onload = () => resolve(self.tus);
+    script.onerror = () => { tusPromise = null; reject(new Error("tus")); };
+    document.head.append(script);
+  });
+  return tusPromise;
+}
+
+async function update(id, fields) {
+  const current = await outbox.get("files", id);
+  if (current) await outbox.put("files", { ...current, ...fields });
+  changed();
+}
+
+function sendOne(tus, file, app) {
+  return new Promise((resolve) => {
+    const upload = new tus.Upload(file.blob, {
+      endpoint: "/api/v1/uploads/",
+      // Known from an earlier page: tus-js-client asks the server (HEAD) how much it holds and
+      // sends only the rest; an expired or unknown upload is created anew.
+      uploadUrl: file.upload_url || undefined,
+      chunkSize: CHUNK,
+      retryDelays: [0, 1000, 3000],
+      storeFingerprintForResuming: false,  // the URL lives in IndexedDB with the file instead
+      metadata: { reference: app.reference, kind: file.kind, sha256: file.sha256, filetype: file.media_type },
+      headers: { "X-Access-Code": app.access_code },
+      onBeforeRequest: (req) => { req.getUnderlyingObject().withCredentials = false; },
+      onUploadUrlAvailable: () => update(file.id, { upload_url: upload.url, state: "uploading" }),
+      onProgress: (sent) => { progress.set(file.id, sent); changed(); },
+      onChunkComplete: (_size, accepted) => { progress.set(file.id, accepted); update(file.id, { offset: accepted }); },
+      onSuccess: async () => {
+        // The office holds every byte (it checked the SHA-256): the picture leaves the phone.
+        await update(file.id, { blob: null, state: "stored", offset: file.size, upload_url: null,
+          stored_at: new Date().toISOString() });
+        document.dispatchEvent(new CustomEvent("dossierstored", { detail: app.reference }));
+        resolve();
+      },
+      onError: async (err) => {
+        const status = err.originalResponse?.getStatus?.() || 0;
+        let body = {};
+        try { body = JSON.parse(err.originalResponse.getBody()); } catch (e) { /* not JSON */ }
+        // A refusal of the file itself (wrong type, damaged, too large): retrying cannot help.
+        const refused = status >= 400 && status < 500 && ![404, 408, 409, 423, 429].includes(status);
+        await update(file.id, refused
+          ? { state: "refused", error: body.detail || body.error || `HTTP ${status}`, upload_url: null }
+          : { state: "waiting" });
+        resolve();
+      },
+    });
+    active.set(file.id, upload);
+    upload.start();
+  }).finally(() => active.delete(file.id));
+}
+
+// Send every file whose application the office has acknowledged, one at a time (a thin link is
+// better used by one stream). Web Locks keep two tabs from sending the same file.
+export function sendFiles() {
+  if (!navigator.onLine || sending) return sending;
+  const run = async () => {
+    const apps = await outbox.all("applications");
+    const owners = new Map(apps.flatMap((a) => [[a.key, a], [a.reference, a]]));
+    const due = (await outbox.all("files")).filter((f) => f.blob && owners.has(f.owner) &&
+      ["kept", "waiting", "uploading"].includes(f.state));
+    if (!due.length) return;
+    const tus = await loadTus();
+    for (const file of due) {
+      if (!navigator.onLine) break;
+      const fresh = await outbox.get("files", file.id);
+      if (fresh?.blob && fresh.state !== "stored") await sendOne(tus, fresh, owners.get(file.owner));
+    }
+  };
+  sending = (navigator.locks ? navigator.locks.request("tangguh-files", run) : run())
+    .catch(() => {}).finally(() => { sending = null; });
+  return sending;
+}
+
+// A refused draft is resubmitted under a new key: its files follow it.
+export async function moveFiles(fromOwner, toOwner) {
+  for (const f of await filesOf(fromOwner)) await outbox.put("files", { ...f, owner: toOwner });
+}
+
+// --- what the applicant sees ----------------------------------------------------------------
+
+function localState(f) {
+  const sent = progress.get(f.id) ?? f.offset ?? 0;
+  if (f.state === "stored") return ["stored", dt("stored")];
+  if (f.state === "refused") return ["refused", dt("refused_send", { detail: f.error })];
+  if (active.has(f.id)) {
+    return ["uploading", dt("uploading", { pct: Math.floor((100 * sent) / f.size), sent: kb(sent), size: kb(f.size) })];
+  }
+  if (f.state === "kept") return ["kept", dt("kept", { size: kb(f.size) })];
+  return ["waiting", dt("waiting", { sent: kb(sent), size: kb(f.size) })];
+}
+
+// One row per document group: its local file (with progress) or the office's verdict, and the
+// camera / gallery inputs. `server`: the application's "dossier" from the API, when known.
+function groupHtml(code, files, server) {
+  const kinds = code.split("|");
+  const mine = files.filter((f) => kinds.includes(f.kind)).sort((a, b) => b.created_at.localeCompare(a.created_at))[0];
+  const theirs = server?.files?.find((f) => kinds.includes(f.kind));
+  let state = "none", text = dt("none");
+  if (mine && !(mine.state === "stored" && theirs)) [state, text] = localState(mine);
+  else if (theirs) {
+    state = theirs.state;
+    text = theirs.state === "refused" ? dt("refused", { reason: theirs.refusal_reason }) : dt(theirs.state);
+  }
+  const done = state === "checked" || state === "received" || state === "stored";
+  const choose = kinds.length > 1 ? `<label for="kind-${esc(code)}">${esc(dt("one_of"))}</label>
+    <select id="kind-${esc(code)}" data-kind>${kinds.map((k) => `<option value="${esc(k)}"${mine?.kind === k ? " selected" : ""}>${esc(kindLabel(k))}</option>`).join("")}</select>` : "";
+  const pct = mine && state === "uploading" ? Math.floor((100 * (progress.get(mine.id) ?? 0)) / mine.size) : null;
+  return `<div class="doc" data-group="${esc(code)}" data-state="${esc(state)}">
+    <p class="doc-name">${esc(groupLabel(code))}</p>${choose}
+    <p class="doc-state" role="status">${esc(text)}</p>
+    ${pct === null ? "" : `<progress max="100" value="${pct}"></progress>`}
+    ${done && state !== "stored" ? "" : `<div class="doc-pick">
+      <label class="button secondary">${esc(dt("camera"))}<input type="file" accept="image/*" capture="environment" data-source="camera" hidden></label>
+      <label class="button secondary">${esc(dt("gallery"))}<input type="file" accept="image/*,application/pdf" data-source="gallery" hidden></label>
+      ${mine && mine.state !== "stored" ? `<button type="button" class="secondary" data-remove="${esc(mine.id)}">${esc(dt("remove"))}</button>` : ""}
+    </div>`}</div>`;
+}
+
+// Draw the document list for `owner` into `box` and keep it live. `groups()` returns the codes
+// to show (they depend on the form's application type); `server()` the API's dossier, if any.
+export function mountDocuments(box, owner, groups, server = () => null) {
+  let drawing = Promise.resolve();
+  const draw = () => {
+    drawing = drawing.then(async () => {
+      const files = await filesOf(owner());
+      // Do not redraw under a file picker the applicant is using.
+      if (box.contains(document.activeElement) && document.activeElement.tagName === "SELECT") return;
+      box.innerHTML = (await groups()).map((code) => groupHtml(code, files, server())).join("");
+    }).catch(() => {});
+  };
+  box.addEventListener("change", async (ev) => {
+    const input = ev.target;
+    if (input.type !== "file" || !input.files.length) return;
+    const row = input.closest("[data-group]");
+    const kind = row.querySelector("[data-kind]")?.value || row.dataset.group;
+    row.querySelector(".doc-state").textContent = dt("preparing");
+    try {
+      await attach(owner(), kind, input.files[0]);
+    } catch (e) {
+      row.querySelector(".doc-state").textContent = dt("bad_file");
+    }
+  });
+  box.addEventListener("click", async (ev) => {
+    const id = ev.target.dataset?.remove;
+    if (id) await forget(await outbox.get("files", id));
+  });
+  document.addEventListener("dossierchange", draw);
+  document.addEventListener("langchange", draw);
+  draw();
+  return draw;
+}
+
+// The office's view of an application's files, for the receipt and "my applications".
+export function missingHtml(server) {
+  if (!server) return "";
+  const docs = server.missing.filter((c) => c !== "photo" && c !== "signature");
+  const refused = server.files.filter((f) => f.state === "refused")
+    .map((f) => `<li>${esc(kindLabel(f.kind))}: ${esc(dt("refused", { reason: f.refusal_reason }))}</li>`);
+  return `<div class="dossier-status">${docs.length
+    ? `<p class="missing">${esc(dt("missing", { list: docs.map(groupLabel).join(", ") }))}</p>`
+    : `<p>${esc(dt("complete"))}</p>`}${refused.length ? `<ul class="refused">${refused.join("")}</ul>` : ""}
+    <p class="meta">${esc(dt("at_counter"))}</p></div>`;
+}
+
+addEventListener("online", sendFiles);
+setInterval(sendFiles, 15000);
+sendFiles();
