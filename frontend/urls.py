@@ -20,5 +20,6 @@ urlpatterns = [
          name="staff-logout"),
     path("staff/", views.staff_queue, name="staff-queue"),
     path("staff/applications", views.staff_applications, name="staff-applications"),
+    path("staff/applications/<str:reference>/dossier", views.staff_dossier, name="staff-dossier"),
     path("", include("pwa.urls")),
 ]

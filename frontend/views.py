@@ -17,13 +17,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from immigration.api.permissions import is_counter_staff
 from immigration.lifecycle import Status, label
+from immigration.selectors import application_of_office
 
 APP_DIR = Path(__file__).resolve().parent
 STATIC_DIR = APP_DIR / "static" / "frontend"
@@ -116,3 +117,15 @@ def staff_applications(request: HttpRequest) -> HttpResponse:
     statuses = [(status.value, label(status, "id")) for status in Status]
     return render(request, "frontend/staff/applications.html",
                   {"page": "staff-applications", "office": office, "statuses": statuses})
+
+
+@counter_required
+def staff_dossier(request: HttpRequest, reference: str) -> HttpResponse:
+    """One application's dossier at the counter: documents to check, photo and signature to
+    take. The page is a shell; its data comes from the API with the staff session."""
+    office = request.user.membership.office_id  # type: ignore[union-attr]
+    application = application_of_office(office=office, reference=reference)
+    if application is None:
+        raise Http404("No such application at this office.")
+    return render(request, "frontend/staff/dossier.html",
+                  {"page": "staff-applications", "reference": application.reference})

@@ -23,7 +23,7 @@ from immigration.models import PassportApplication
 from tests.conftest import applicant
 from tests.frontend.conftest import fill_application
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("dossier_rules")]
 
 GPS = 0x8825
 
