@@ -83,7 +83,7 @@ function fileHtml(f) {
     <strong>${esc(t(`k.${f.kind}`))}</strong> <span class="meta">${esc(f.media_type)}, ${kb(f.size)}</span>
     <span class="file-state">${esc(state)}</span>
     <div class="buttons"><button type="button" class="secondary" data-do="view">${esc(t("sd.view"))}</button>
-    ${counter ? "" : `<button type="button" data-do="check"${f.state === "checked" ? " disabled" : ""}>${esc(t("sd.check"))}</button>
+    ${counter ? "" : `${f.state === "checked" ? "" : `<button type="button" data-do="check">${esc(t("sd.check"))}</button>`}
     <button type="button" class="secondary" data-do="refuse">${esc(t("sd.refuse"))}</button>`}</div>
     <form class="refuse" hidden novalidate><label for="reason-${f.id}">${esc(t("sd.reason"))}</label>
     <input id="reason-${f.id}" name="reason" maxlength="300" required>
@@ -282,6 +282,13 @@ $("sign-send").addEventListener("click", async () => {
 
 // --- approval: the server says what is still missing ----------------------------------------
 
+// Missing documents named in words (the server's detail lists codes); the rest as it says.
+function blockerText(b) {
+  const documents = (dossier?.missing || []).filter((c) => c !== "photo" && c !== "signature");
+  return b.code === "documents_missing" && documents.length
+    ? t("sd.missing", { list: documents.map(groupLabel).join(", ") }) : b.detail;
+}
+
 $("approve").addEventListener("click", async () => {
   const out = $("approve-err");
   out.innerHTML = "";  // an earlier answer must not stand for this one
@@ -293,8 +300,9 @@ $("approve").addEventListener("click", async () => {
     return;
   }
   const blockers = res.data.blockers || [];
+  if (blockers.length) await load();
   out.innerHTML = blockers.length
-    ? `<p>${esc(t("sd.blocked"))}</p><ul>${blockers.map((b) => `<li data-code="${esc(b.code)}">${esc(b.detail)}</li>`).join("")}</ul>`
+    ? `<p>${esc(t("sd.blocked"))}</p><ul>${blockers.map((b) => `<li data-code="${esc(b.code)}">${esc(blockerText(b))}</li>`).join("")}</ul>`
     : `<p>${esc(problem(res))}</p>`;
 });
 
