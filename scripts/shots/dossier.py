@@ -121,8 +121,8 @@ def shoot(ctx: ShotContext) -> None:
     counter.mouse.move(box["x"] + 60, box["y"] + 130)
     counter.mouse.down()
     for step in range(1, 16):
-        counter.mouse.move(box["x"] + 60 + step * 22, box["y"] + 100 + ((-1) ** step) * 30 * (step % 4),
-                           steps=3)
+        wiggle = ((-1) ** step) * 30 * (step % 4)
+        counter.mouse.move(box["x"] + 60 + step * 22, box["y"] + 100 + wiggle, steps=3)
     counter.mouse.up()
     counter.click("#approve")
     expect(counter.locator("#approve-err li").first).to_be_visible()
