@@ -39,7 +39,7 @@ def test_server_refusal_of_nik_lands_on_the_nik_field(page: Page) -> None:
     expect(page.locator("#nik")).to_be_focused()
     assert PassportApplication.objects.count() == 0
 
-    # Corrected, it goes through as a new submission (a new key, so no 422 for the changed body).
+    # Corrected, it goes through under the same key: the office kept no key for the refusal.
     page.fill("#nik", make_nik(region="650401", date_of_birth=dt.date(1990, 5, 17), sex="M",
                                serial=42))
     for _ in range(4):  # person, contact, documents (none yet), review: send

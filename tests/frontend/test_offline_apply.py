@@ -121,3 +121,8 @@ def test_reload_offline_shows_last_known_status_and_timeline(page: Page,
     expect(page.locator("#receipt #reference")).to_have_text(re.compile(r"^NNK-"))
     expect(page.locator("#receipt .qr svg")).to_be_visible()
     expect(page.locator("#receipt #access-code")).not_to_be_empty()
+
+    # Still offline, in English: the server's label, from the table the phone kept.
+    page.click("#lang-toggle")
+    expect(page.locator("#receipt")).to_contain_text(
+        "Received by the office, awaiting verification")

@@ -14,6 +14,7 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 
 from immigration.models import Office
+from immigration.nik import PROVINCE_CODES
 
 SHELL_PAGES = ["/", "/mine", "/track", "/receipt", "/board"]
 
@@ -58,7 +59,7 @@ def test_app_shell_is_within_100_kb(client: Client, db: Any) -> None:
         else:
             size += len(client.get(url).content)
     assert not [url for url in shell if url.endswith("qrcode.mjs")]
-    # Measured 66.1 KB + 3.3 KB worker (was 100.1 KB with the QR library and django-pwa's
+    # Measured 77.4 KB + 3.3 KB worker (was 100.1 KB with the QR library and django-pwa's
     # verbose meta tags).
     assert size <= 100_000, size
 
@@ -103,3 +104,12 @@ def test_wrong_password_stays_on_the_login_page(client: Client, bambang: User) -
     response = client.post("/staff/login", {"username": "bambang", "password": "salah"})
     assert response.status_code == 200
     assert "salah" in response.content.decode().lower()
+
+
+def test_phone_checks_nik_provinces_against_the_servers_list() -> None:
+    # validate.js mirrors immigration/nik.py so a typo is caught offline; they must not drift.
+    source = Path(finders.find("frontend/js/validate.js")).read_text()  # type: ignore[arg-type]
+    listed = re.search(r"const PROVINCES = new Set\(\((.*?)\)\.split", source, re.S)
+    assert listed is not None
+    codes = set("".join(re.findall(r'"([^"]*)"', listed.group(1))).split())
+    assert codes == set(PROVINCE_CODES)

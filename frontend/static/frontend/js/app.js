@@ -3,7 +3,7 @@
 // whole shell stays small enough for a cheap phone on a weak signal, and there is no build
 // step between the source in git and what the service worker caches.
 import "./outbox.js";
-import { lang, when } from "./i18n.js";
+import { lang, t, when } from "./i18n.js";
 import { bindLanguageToggle, esc, refreshStatusLabels, statusLabel } from "./shared.js";
 
 export const outbox = self.TangguhOutbox;
@@ -36,6 +36,49 @@ export function onOutboxChange(fn) {
 // online, so the receipt can still be shown at a counter with no signal.
 export function prefetchReceipt() {
   if (navigator.onLine) import("../vendor/qrcode.mjs").catch(() => {});
+}
+
+// What the office's refusal of a draft means for the applicant. Some refusals no correction of
+// the form can fix (this NIK already has an application in progress): the applicant is told
+// what to do instead and offered to delete the draft, with its personal data, from the phone.
+const UNFIXABLE = new Set(["active_application_exists"]);
+export const unfixable = (error) => UNFIXABLE.has(error?.error);
+
+export function refusalText(error) {
+  return error?.error === "active_application_exists" ? `${t("err.active")} ${t("err.unfixable")}`
+    : error?.error === "service_unavailable" ? t("err.express_closed") : error?.detail || "";
+}
+
+// Ask before deleting a refused draft: a question with its two buttons, put into `box` (not
+// window.confirm, which installed web apps may suppress). Resolves true on "yes".
+export function askDiscard(box) {
+  box.innerHTML = `<p class="ask">${esc(t("discard.ask"))}</p><div class="buttons">
+    <button type="button" class="danger" data-answer="yes">${esc(t("discard.yes"))}</button>
+    <button type="button" class="secondary" data-answer="no">${esc(t("cancel"))}</button></div>`;
+  box.hidden = false;
+  box.querySelector("[data-answer=no]").focus();  // the safe answer is the default
+  return new Promise((resolve) => {
+    box.addEventListener("click", function answer(ev) {
+      const button = ev.target.closest("[data-answer]");
+      if (!button) return;
+      box.removeEventListener("click", answer);
+      box.hidden = true;
+      box.innerHTML = "";
+      resolve(button.dataset.answer === "yes");
+    });
+  });
+}
+
+// The draft and everything personal in it leave the phone (refused drafts only: a queued one
+// may already be on its way, and the office would still receive it).
+export async function discardDraft(key) {
+  const draft = await outbox.get("drafts", key);
+  if (draft?.state === "failed") {
+    await outbox.del("drafts", key);
+    // Its documents go too (dossier.js keeps them under the draft's key).
+    for (const file of await outbox.all("files")) if (file.owner === key) await outbox.del("files", file.id);
+  }
+  outbox.notify();
 }
 
 function showNetwork() {

@@ -1,9 +1,11 @@
-// Apply: a four-step form whose draft lives in IndexedDB from the first keystroke, with its
-// Idempotency-Key made at creation. "Send" only queues it; the outbox sends it, and this page
-// says "waiting to send" until the office server has acknowledged it.
-import { onOutboxChange, outbox, prefetchReceipt, replay, requestSync } from "./app.js";
+// Apply: a five-step form (the fourth: documents, see dossier.js) whose draft lives in IndexedDB from the first keystroke, with its
+// Idempotency-Key made at creation and kept through corrections. "Send" only queues it; the
+// outbox sends it, and this page says "waiting to send" until the office server has
+// acknowledged it. Before a fresh form, the page says what is already waiting on this phone.
+import { askDiscard, discardDraft, onOutboxChange, outbox, prefetchReceipt, refusalText, replay,
+  requestSync, unfixable } from "./app.js";
 import { offices } from "./api.js";
-import { mountDocuments, moveFiles, requirements, sendFiles } from "./dossier.js";
+import { mountDocuments, requirements, sendFiles } from "./dossier.js";
 import { t } from "./i18n.js";
 import { esc, whyWaiting } from "./shared.js";
 import { validateApplication } from "./validate.js";
@@ -11,9 +13,14 @@ import { validateApplication } from "./validate.js";
 const form = document.getElementById("apply");
 const steps = [...form.querySelectorAll("fieldset[data-step]")];
 const back = document.getElementById("back"), next = document.getElementById("next");
-const outcome = document.getElementById("outcome");
+const outcome = document.getElementById("outcome"), officeSelect = document.getElementById("office");
+const onPhone = document.getElementById("on-phone"), formErr = document.getElementById("form-err");
+const refused = document.getElementById("refused"), confirmBox = document.getElementById("discard-confirm");
 let step = 0, draft = null, lastErrors = {}, rules = null;
 const sentDocs = document.getElementById("sent-docs");
+let sending = false;  // Send pressed and not yet settled: the button stays disabled
+let lastRefusal = null;  // the refusal already shown (re-renders must not move the focus again)
+let listed = null;  // keys shown in the "on this phone" notice, while it is open
 
 const fieldId = (path) => path.split(".").pop();
 const stepOf = (path) => steps.findIndex((s) => s.querySelector(`[name="${CSS.escape(path)}"]`));
@@ -88,11 +95,15 @@ function focusFirst(first) {
 }
 
 async function save() {
-  if (draft && draft.state !== "queued") await outbox.put("drafts", { ...draft, body: readBody() });
+  if (!draft) return;
+  const body = readBody();
+  // Never over a queued draft: what is on its way is what the applicant saw when pressing Send.
+  const saved = await outbox.update("drafts", draft.key, (current) =>
+    current && current.state !== "queued" && { ...current, body });
+  if (saved) draft = saved;
 }
 
-async function loadDraft() {
-  const wanted = new URLSearchParams(location.search).get("draft");
+async function openDraft(wanted) {
   const drafts = await outbox.all("drafts");
   draft = drafts.find((d) => d.key === wanted) || drafts.find((d) => d.state === "editing");
   if (!draft) {
@@ -100,11 +111,73 @@ async function loadDraft() {
     await outbox.put("drafts", draft);
   }
   fill(draft.body);
-  if (draft.state === "queued" || draft.state === "failed") render();
+  if (!draft.body.office && officeSelect.options.length) {
+    officeSelect.value = localStorage.getItem("office") || officeSelect.options[0].value;
+  }
+  if (draft.state === "queued" || draft.state === "failed") await render();
+  document.dispatchEvent(new CustomEvent("dossierchange"));  // this draft's documents
 }
 
-// Reflect the draft's fate: waiting, refused (errors on the fields), or acknowledged.
+// --- What is already on this phone ---------------------------------------------------------
+// Drafts other than this form's that are waiting to be sent or were refused.
+async function othersOnPhone() {
+  return (await outbox.all("drafts")).filter((d) => d.key !== draft?.key &&
+    (d.state === "queued" || d.state === "failed"));
+}
+
+// A second application for a NIK this phone already holds would be refused by the office once
+// sent (409): caught here, offline, before it is queued.
+async function nikOnPhone(body) {
+  const nik = body.applicant?.nik;
+  return nik ? (await othersOnPhone()).find((d) => d.body?.applicant?.nik === nik) : undefined;
+}
+
+function onPhoneItem(key, drafts, apps) {
+  const d = drafts.find((x) => x.key === key);
+  if (!d) {  // acknowledged since the notice opened (or deleted on another page)
+    const app = apps.find((a) => a.key === key);
+    return app ? `<li class="acknowledged"><strong class="ref">${esc(app.reference)}</strong>
+      ${esc(t("acknowledged"))}. <a href="/receipt#${encodeURIComponent(app.reference)}">${esc(t("see_receipt"))}</a></li>` : "";
+  }
+  const name = `<strong>${esc(d.body?.applicant?.full_name)}</strong>`;
+  if (d.state === "failed") {
+    const link = unfixable(d.error) ? `<a href="/mine">${esc(t("onphone.follow"))}</a>`
+      : `<a href="/?draft=${encodeURIComponent(d.key)}">${esc(t("fix"))}</a>`;
+    return `<li class="failed">${name} ${esc(t(unfixable(d.error) ? "cannot_send" : "needs_fix"))}. ${link}</li>`;
+  }
+  return `<li class="waiting">${name} <span>${esc(t("waiting"))}: ${esc(whyWaiting(d))}</span>
+    <a href="/mine">${esc(t("onphone.follow"))}</a></li>`;
+}
+
+async function renderOnPhone() {
+  if (!listed) return;
+  const drafts = await othersOnPhone(), apps = await outbox.all("applications");
+  for (const d of drafts) listed.add(d.key);
+  onPhone.innerHTML = `<h2 id="on-phone-title">${esc(t("onphone.title"))}</h2>
+    <p class="hint">${esc(t("onphone.hint"))}</p>
+    <ul class="on-phone">${[...listed].map((key) => onPhoneItem(key, drafts, apps)).join("")}</ul>
+    <div class="buttons"><button type="button" id="new-application" class="secondary">${esc(t("onphone.new"))}</button></div>`;
+}
+
+async function showOnPhone() {
+  listed = new Set();
+  await renderOnPhone();
+  form.hidden = true;
+  onPhone.hidden = false;
+}
+
+onPhone.addEventListener("click", (ev) => {
+  if (!ev.target.closest("#new-application")) return;
+  listed = null;
+  onPhone.hidden = true;
+  form.hidden = false;
+  show(0);
+  officeSelect.focus();
+});
+
+// --- The draft's fate: waiting, refused (errors on the fields), or acknowledged --------------
 async function render() {
+  renderOnPhone();
   const current = await outbox.get("drafts", draft.key);
   if (!current) {
     const app = (await outbox.all("applications")).find((a) => a.key === draft.key);
@@ -122,7 +195,7 @@ async function render() {
     return;
   }
   draft = current;
-  const formErr = document.getElementById("form-err");
+  refused.hidden = current.state !== "failed";
   if (current.state === "queued") {
     form.hidden = true;
     outcome.hidden = false;
@@ -134,48 +207,85 @@ async function render() {
     sentDocs.hidden = true;
     const e = current.error, fields = Object.keys(e.field_codes || {}).length ? e.field_codes : e.fields;
     const errors = Object.fromEntries(Object.entries(fields || {}).map(([p, v]) => [p, v[0]]));
-    // 409 "active application" is about the NIK: say so on that field.
+    // Refusals about one field are said on that field.
     if (e.error === "active_application_exists") errors["applicant.nik"] = "active";
+    if (e.error === "service_unavailable") errors.service = "express_closed";
     const first = showErrors(errors);
-    formErr.textContent = e.error === "active_application_exists" ? t("err.active")
-      : e.error === "service_unavailable" ? t("err.express_closed")
+    const explained = unfixable(e) || e.error === "service_unavailable";
+    formErr.textContent = explained ? refusalText(e)
       : Object.keys(errors).length ? "" : t("err.generic", { detail: e.detail || e.error });
-    if (first) focusFirst(first);
+    document.getElementById("track-other").hidden = !unfixable(e);
+    const refusal = JSON.stringify(e);
+    if (first && refusal !== lastRefusal) focusFirst(first);
+    lastRefusal = refusal;
   }
+}
+
+// Errors of the body (of one step, when `onlyStep` is set), shown; the first one, if any.
+async function check(body, onlyStep = null) {
+  const errors = validateApplication(body);
+  const twin = !errors["applicant.nik"] && await nikOnPhone(body);
+  if (twin) errors["applicant.nik"] = "nik_on_phone";
+  const first = showErrors(errors, onlyStep);
+  if (twin && (onlyStep === null || onlyStep === stepOf("applicant.nik"))) {
+    formErr.innerHTML = `${esc(t("err.nik_on_phone"))} <a href="/mine">${esc(t("onphone.follow"))}</a>`;
+  }
+  return first;
 }
 
 async function submit() {
-  const body = readBody();
-  const first = showErrors(validateApplication(body));
-  if (first) return focusFirst(first);
-  // A refused draft that is corrected is a new submission: it gets a new key, or the server
-  // would rightly answer 422 (same key, different body).
-  const key = draft.state === "failed" ? outbox.newKey() : draft.key;
-  if (key !== draft.key) {
-    await outbox.del("drafts", draft.key);
-    await moveFiles(draft.key, key);  // the documents follow the corrected application
+  if (sending) return;
+  sending = true;
+  next.disabled = true;  // a second tap must not queue the draft again
+  try {
+    const body = readBody();
+    const first = await check(body);
+    if (first) return focusFirst(first);
+    // The same key, corrected or not: one draft is one application (see outbox.js).
+    const queued = await outbox.update("drafts", draft.key, (current) =>
+      current?.state !== "queued" && { ...(current || draft), body, state: "queued", error: null,
+        reason: null, attempts: 0, next_try_at: 0 });
+    if (queued) draft = queued;
+    history.replaceState(null, "", "/");
+    await render();
+    requestSync();
+    await replay(true);
+    await render();
+  } finally {
+    sending = false;
+    next.disabled = false;
   }
-  draft = { ...draft, key, body, state: "queued", error: null, attempts: 0, next_try_at: 0 };
-  await outbox.put("drafts", draft);
-  history.replaceState(null, "", "/");
-  await render();
-  requestSync();
-  await replay(true);
-  render();
 }
 
-form.addEventListener("submit", (ev) => {
+form.addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  if (step < steps.length - 1) {
-    const first = showErrors(validateApplication(readBody()), step);
-    if (first) return first.input.focus();
-    show(step + 1);
-    steps[step].querySelector("input, select, textarea")?.focus();
-  } else submit();
+  if (step === steps.length - 1) return submit();
+  const from = step;
+  const first = await check(readBody(), step);
+  if (step !== from) return;  // a quick second tap already moved on
+  if (first) return first.input.focus();
+  show(step + 1);
+  steps[step].querySelector("input, select, textarea")?.focus();
 });
 back.addEventListener("click", () => show(step - 1));
 form.addEventListener("input", save);
 form.addEventListener("change", save);
+
+document.getElementById("discard").addEventListener("click", async () => {
+  const yes = await askDiscard(confirmBox);
+  if (!yes) return document.getElementById("discard").focus();
+  await discardDraft(draft.key);
+  form.reset();
+  showErrors({});
+  refused.hidden = true;
+  lastRefusal = null;
+  history.replaceState(null, "", "/");
+  await openDraft(null);
+  show(0);
+  document.getElementById("apply-msg").textContent = t("discarded");
+  officeSelect.focus();
+});
+
 document.addEventListener("langchange", () => { show(step); showErrors(lastErrors); if (draft) render(); });
 onOutboxChange(render);
 addEventListener("online", render);
@@ -187,15 +297,11 @@ const documentGroups = async () => {
   return rules[form.elements.application_type.value] || [];
 };
 const drawDocuments = mountDocuments(document.getElementById("documents"), () => draft?.key, documentGroups);
-const drawSent = mountDocuments(sentDocs, () => draft?.key, documentGroups);
+mountDocuments(sentDocs, () => draft?.key, documentGroups);
 form.elements.application_type.addEventListener("change", drawDocuments);
 
-const officeSelect = document.getElementById("office");
 for (const o of await offices()) officeSelect.add(new Option(`${o.name} (${o.code})`, o.code));
 show(0);
-await loadDraft();
-drawDocuments();
-drawSent();
-if (!draft.body.office && officeSelect.options.length) {
-  officeSelect.value = localStorage.getItem("office") || officeSelect.options[0].value;
-}
+const wanted = new URLSearchParams(location.search).get("draft");
+await openDraft(wanted);
+if (!wanted && draft.state === "editing" && (await othersOnPhone()).length) await showOnPhone();

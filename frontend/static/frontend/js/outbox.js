@@ -3,6 +3,8 @@
 // importScripts() for Background Sync, and pages import it as a module for its side effect.
 // Every send carries the draft's Idempotency-Key, made when the draft was created, so any
 // number of replays (page load, `online`, timer, sync event, two tabs) make one application.
+// The key stays with the draft through corrections: the office keeps a key only together with
+// an application it accepted, so a refused key is free to carry the corrected body.
 (() => {
   const DB = "tangguh", CHANNEL = "tangguh";
   const BASE_MS = 2000, CAP_MS = 5 * 60 * 1000;
@@ -47,6 +49,13 @@
   const get = (store, key) => tx([store], "readonly", (s) => req(s.get(key)));
   const put = (store, value) => tx([store], "readwrite", (s) => req(s.put(value)));
   const del = (store, key) => tx([store], "readwrite", (s) => req(s.delete(key)));
+  // Read-modify-write in one transaction: fn(current) returns the new value, or nothing to
+  // leave it as it is. Two tabs, a replay and a keystroke never overwrite each other's change.
+  const update = (store, key, fn) => tx([store], "readwrite", async (s) => {
+    const next = fn(await req(s.get(key)));
+    if (next) await req(s.put(next));
+    return next;
+  });
 
   function newKey() {
     if (crypto.randomUUID) return crypto.randomUUID();
@@ -65,10 +74,9 @@
     const attempts = (draft.attempts || 0) + 1;
     // Full jitter: a whole town's phones coming back online at once do not arrive together.
     const delay = Math.random() * Math.min(CAP_MS, BASE_MS * 2 ** attempts);
-    const current = await get("drafts", draft.key);
-    if (!current || current.state !== "queued") return;  // acknowledged by another replay
-    await put("drafts", { ...current, attempts, reason, last_try_at: new Date().toISOString(),
-      next_try_at: Date.now() + delay });
+    // Gone or no longer queued: acknowledged by another replay.
+    await update("drafts", draft.key, (current) => current?.state === "queued" && {
+      ...current, attempts, reason, last_try_at: new Date().toISOString(), next_try_at: Date.now() + delay });
   }
 
   // Acknowledged: in one transaction the draft and its personal data go, and only what is
@@ -103,12 +111,10 @@
     if (res.status >= 500 || res.status === 429 || res.status === 408 ||
         data.error === "idempotency_key_in_flight") return retryLater(draft, "busy");
     // Any other 4xx: the office refused this data; the applicant must correct it.
-    const current = await get("drafts", draft.key);
-    if (current && current.state === "queued") {
-      await put("drafts", { ...current, state: "failed", reason: null,
-        error: { status: res.status, error: data.error || `http_${res.status}`,
-          detail: data.detail || "", field_codes: data.field_codes || {}, fields: data.fields || {} } });
-    }
+    await update("drafts", draft.key, (current) => current?.state === "queued" && {
+      ...current, state: "failed", reason: null,
+      error: { status: res.status, error: data.error || `http_${res.status}`,
+        detail: data.detail || "", field_codes: data.field_codes || {}, fields: data.fields || {} } });
   }
 
   // Send every queued draft that is due (all of them when forced). Each stands alone: one
@@ -126,5 +132,5 @@
     return self.navigator.locks ? self.navigator.locks.request("tangguh-outbox", run) : run();
   }
 
-  self.TangguhOutbox = { open, all, get, put, del, tx, newKey, notify, replay, CHANNEL };
+  self.TangguhOutbox = { open, all, get, put, del, update, tx, newKey, notify, replay, CHANNEL };
 })();
