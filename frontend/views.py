@@ -43,9 +43,10 @@ SHELL_STATIC = [
 ]
 # Needed by one page only: kept by the worker once fetched, never precached (the shell must stay
 # within 100 KB, tests/frontend/test_shell.py). Pages that know of an application prefetch it.
-# tus-js-client (87 KB) is fetched by dossier.js only when a file is to be sent: offline capture
-# needs none of it, and sending needs the network anyway.
-ON_DEMAND_STATIC = ["frontend/vendor/qrcode.mjs", "frontend/vendor/tus.min.js"]
+# The dossier's sender and tus-js-client (87 KB) are fetched only when online: offline capture
+# needs neither, and sending needs the network anyway.
+ON_DEMAND_STATIC = ["frontend/vendor/qrcode.mjs", "frontend/js/dossier-send.js",
+                    "frontend/vendor/tus.min.js", "frontend/vendor/sha256.min.mjs"]
 
 
 @require_GET

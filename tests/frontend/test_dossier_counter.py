@@ -134,6 +134,8 @@ def test_counter_checks_documents_takes_photo_and_signature_then_approves(
     dossier_store(application, "birth_certificate", small_jpeg(600, 800, seed=3))
     page.reload()
     page.locator("#files .file[data-kind='birth_certificate'] [data-do=check]").click()
+    expect(page.locator("#files .file[data-kind='birth_certificate']")).to_have_attribute(
+        "data-state", "checked")
     expect(page.locator("#missing")).to_have_text("Semua dokumen yang diperlukan sudah ada.")
     page.click("#approve")
     expect(page.locator("#staff-msg")).to_have_text(f"{application.reference} disetujui.")

@@ -131,3 +131,24 @@ def test_documents_taken_offline_arrive_byte_identical_after_a_cut_and_a_restart
     assert {(f["kind"], f["state"], f["data"]) for f in phone_files(page)} == {
         ("ktp", "stored", None), ("kk", "stored", None)}
     expect(page.locator("#dossier-status .missing")).to_contain_text("Akta kelahiran")
+
+
+def test_on_plain_http_without_webcrypto_the_phone_still_hashes_and_sends(
+        page: Page, phone: BrowserContext) -> None:
+    # An office LAN served over http is not a secure context: no crypto.subtle. The vendored
+    # js-sha256 hashes then, and the office (which checks the hash) accepts the file.
+    phone.add_init_script(
+        "Object.defineProperty(Crypto.prototype, 'subtle', {get: () => undefined})")
+    page.reload()
+    assert page.evaluate("crypto.subtle === undefined")
+
+    def attach(p: Page) -> None:
+        p.set_input_files("#documents [data-group='ktp'] input[data-source=gallery]",
+                          files=[{"name": "ktp.jpg", "mimeType": "image/jpeg",
+                                  "buffer": camera_jpeg(3)}])
+        expect(p.locator("#documents [data-group='ktp']")).to_have_attribute("data-state", "kept")
+
+    fill_application(page, applicant(), documents=attach)
+    expect(page.locator("#sent-docs [data-group='ktp']")).to_have_attribute(
+        "data-state", "stored", timeout=60000)
+    assert DossierFile.objects.filter(kind="ktp").count() == 1

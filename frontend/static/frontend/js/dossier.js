@@ -1,20 +1,14 @@
 // The applicant's documents on the phone. A photo or scan is re-encoded here (long side at most
 // 1600 px, JPEG: smaller on a weak signal, and a canvas keeps no EXIF/GPS), hashed, and kept in
-// IndexedDB ("files") with its draft while offline. Once the office has acknowledged the
-// application (reference and access code known), each file goes up with tus: in chunks, its
-// upload URL remembered in IndexedDB, so a cut at any byte resumes from the server's offset
-// (tus HEAD) on the next page load, `online` event or timer; no Background Sync needed. When the
-// office holds a file, its bytes leave the phone and only a small "stored" note stays.
+// IndexedDB ("files", under the draft's key) while offline. Once the office has acknowledged the
+// application, dossier-send.js sends each with tus, resuming after any cut; when the office
+// holds a file its bytes leave the phone and only a small "stored" note stays.
 import { outbox } from "./app.js";
 import { api } from "./api.js";
 import { lang } from "./i18n.js";
 import { esc } from "./shared.js";
 
 const LONG_SIDE = 1600, JPEG_QUALITY = 0.85;
-// Small enough that a cut on a thin link loses little; the server keeps every whole chunk.
-const CHUNK = 128 * 1024;
-// tus-js-client is 87 KB: fetched only when something is to be sent (the worker keeps it).
-const TUS_URL = new URL("../vendor/tus.min.js", import.meta.url).href;
 // The office's rules as shipped, until the phone has asked the server once.
 const SHIPPED = {
   new: ["ktp", "kk", "birth_certificate|diploma|marriage_certificate"],
@@ -66,7 +60,7 @@ export function dt(key, vars = {}) {
 export const kindLabel = (kind) => dt(`k.${kind}`);
 const groupLabel = (code) => code.split("|").map(kindLabel).join(" / ");
 const kb = (n) => `${Math.max(1, Math.round((n || 0) / 1024))} KB`;
-const changed = () => document.dispatchEvent(new CustomEvent("dossierchange"));
+export const changed = () => document.dispatchEvent(new CustomEvent("dossierchange"));
 
 // Document groups per application type: the server's when reachable, else the last known.
 export async function requirements() {
@@ -80,8 +74,12 @@ export async function requirements() {
   return JSON.parse(localStorage.getItem("requirements") || "null") || SHIPPED;
 }
 
-async function sha256Hex(blob) {
-  const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+// WebCrypto exists only in secure contexts; on a plain-http office LAN the vendored js-sha256
+// (MIT) does it, fetched then (sending needs the network anyway; see dossier-send.js).
+export async function sha256Hex(blob) {
+  const bytes = await blob.arrayBuffer();
+  if (!crypto.subtle) return (await import("../vendor/sha256.min.mjs")).sha256.hex(bytes);
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
@@ -99,7 +97,9 @@ export async function prepare(file) {
     bitmap.close();
     blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", JPEG_QUALITY));
   }
-  return { blob, media_type: blob.type || "application/pdf", size: blob.size, sha256: await sha256Hex(blob) };
+  // No WebCrypto (plain http): hashed by dossier-send.js before sending.
+  const sha256 = crypto.subtle ? await sha256Hex(blob) : null;
+  return { blob, media_type: blob.type || "application/pdf", size: blob.size, sha256 };
 }
 
 const filesOf = async (owner) => (await outbox.all("files")).filter((f) => f.owner === owner);
@@ -117,109 +117,29 @@ export async function attach(owner, kind, file) {
 }
 
 export async function forget(file) {
-  active.get(file.id)?.abort(true).catch(() => {});  // true: also ends the upload at the office
-  active.delete(file.id);
+  live.active.get(file.id)?.abort(true).catch(() => {});  // true: also ends the upload at the office
+  live.active.delete(file.id);
   await outbox.del("files", file.id);
   changed();
 }
 
-// --- sending --------------------------------------------------------------------------------
+// --- sending (dossier-send.js: fetched only when online, so not in the offline shell) ------
 
-const active = new Map();  // file id -> tus.Upload running in this page
-const progress = new Map();  // file id -> bytes the office holds (live)
-let tusPromise = null, sending = null;
+// Shared with dossier-send.js: uploads running in this page and the bytes the office holds.
+export const live = { active: new Map(), progress: new Map() };
 
-function loadTus() {
-  tusPromise ??= new Promise((resolve, reject) => {
-    const script = document.createElement("script");
-    script.src = TUS_URL;
-    script.onload = () => resolve(self.tus);
-    script.onerror = () => { tusPromise = null; reject(new Error("tus")); };
-    document.head.append(script);
-  });
-  return tusPromise;
-}
-
-async function update(id, fields) {
-  const current = await outbox.get("files", id);
-  if (current) await outbox.put("files", { ...current, ...fields });
-  changed();
-}
-
-function sendOne(tus, file, app) {
-  return new Promise((resolve) => {
-    const upload = new tus.Upload(file.blob, {
-      endpoint: "/api/v1/uploads/",
-      // Known from an earlier page: tus-js-client asks the server (HEAD) how much it holds and
-      // sends only the rest; an expired or unknown upload is created anew.
-      uploadUrl: file.upload_url || undefined,
-      chunkSize: CHUNK,
-      retryDelays: [0, 1000, 3000],
-      storeFingerprintForResuming: false,  // the URL lives in IndexedDB with the file instead
-      metadata: { reference: app.reference, kind: file.kind, sha256: file.sha256, filetype: file.media_type },
-      headers: { "X-Access-Code": app.access_code },
-      onBeforeRequest: (req) => { req.getUnderlyingObject().withCredentials = false; },
-      onUploadUrlAvailable: () => update(file.id, { upload_url: upload.url, state: "uploading" }),
-      onProgress: (sent) => { progress.set(file.id, sent); changed(); },
-      onChunkComplete: (_size, accepted) => { progress.set(file.id, accepted); update(file.id, { offset: accepted }); },
-      onSuccess: async () => {
-        // The office holds every byte (it checked the SHA-256): the picture leaves the phone.
-        await update(file.id, { blob: null, state: "stored", offset: file.size, upload_url: null,
-          stored_at: new Date().toISOString() });
-        document.dispatchEvent(new CustomEvent("dossierstored", { detail: app.reference }));
-        resolve();
-      },
-      onError: async (err) => {
-        const status = err.originalResponse?.getStatus?.() || 0;
-        let body = {};
-        try { body = JSON.parse(err.originalResponse.getBody()); } catch (e) { /* not JSON */ }
-        // A refusal of the file itself (wrong type, damaged, too large): retrying cannot help.
-        const refused = status >= 400 && status < 500 && ![404, 408, 409, 423, 429].includes(status);
-        await update(file.id, refused
-          ? { state: "refused", error: body.detail || body.error || `HTTP ${status}`, upload_url: null }
-          : { state: "waiting" });
-        resolve();
-      },
-    });
-    active.set(file.id, upload);
-    upload.start();
-  }).finally(() => active.delete(file.id));
-}
-
-// Send every file whose application the office has acknowledged, one at a time (a thin link is
-// better used by one stream). Web Locks keep two tabs from sending the same file.
 export function sendFiles() {
-  if (!navigator.onLine || sending) return sending;
-  const run = async () => {
-    const apps = await outbox.all("applications");
-    const owners = new Map(apps.flatMap((a) => [[a.key, a], [a.reference, a]]));
-    const due = (await outbox.all("files")).filter((f) => f.blob && owners.has(f.owner) &&
-      ["kept", "waiting", "uploading"].includes(f.state));
-    if (!due.length) return;
-    const tus = await loadTus();
-    for (const file of due) {
-      if (!navigator.onLine) break;
-      const fresh = await outbox.get("files", file.id);
-      if (fresh?.blob && fresh.state !== "stored") await sendOne(tus, fresh, owners.get(file.owner));
-    }
-  };
-  sending = (navigator.locks ? navigator.locks.request("tangguh-files", run) : run())
-    .catch(() => {}).finally(() => { sending = null; });
-  return sending;
-}
-
-// A refused draft is resubmitted under a new key: its files follow it.
-export async function moveFiles(fromOwner, toOwner) {
-  for (const f of await filesOf(fromOwner)) await outbox.put("files", { ...f, owner: toOwner });
+  if (!navigator.onLine) return Promise.resolve();
+  return import("./dossier-send.js").then((m) => m.sendFiles()).catch(() => {});
 }
 
 // --- what the applicant sees ----------------------------------------------------------------
 
 function localState(f) {
-  const sent = progress.get(f.id) ?? f.offset ?? 0;
+  const sent = live.progress.get(f.id) ?? f.offset ?? 0;
   if (f.state === "stored") return ["stored", dt("stored")];
   if (f.state === "refused") return ["refused", dt("refused_send", { detail: f.error })];
-  if (active.has(f.id)) {
+  if (live.active.has(f.id)) {
     return ["uploading", dt("uploading", { pct: Math.floor((100 * sent) / f.size), sent: kb(sent), size: kb(f.size) })];
   }
   if (f.state === "kept") return ["kept", dt("kept", { size: kb(f.size) })];
@@ -241,7 +161,7 @@ function groupHtml(code, files, server) {
   const done = state === "checked" || state === "received" || state === "stored";
   const choose = kinds.length > 1 ? `<label for="kind-${esc(code)}">${esc(dt("one_of"))}</label>
     <select id="kind-${esc(code)}" data-kind>${kinds.map((k) => `<option value="${esc(k)}"${mine?.kind === k ? " selected" : ""}>${esc(kindLabel(k))}</option>`).join("")}</select>` : "";
-  const pct = mine && state === "uploading" ? Math.floor((100 * (progress.get(mine.id) ?? 0)) / mine.size) : null;
+  const pct = mine && state === "uploading" ? Math.floor((100 * (live.progress.get(mine.id) ?? 0)) / mine.size) : null;
   return `<div class="doc" data-group="${esc(code)}" data-state="${esc(state)}">
     <p class="doc-name">${esc(groupLabel(code))}</p>${choose}
     <p class="doc-state" role="status">${esc(text)}</p>

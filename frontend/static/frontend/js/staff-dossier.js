@@ -163,6 +163,8 @@ function loadTus() {
 const csrf = () => document.querySelector("[name=csrfmiddlewaretoken]").value;
 
 async function sha256Hex(blob) {
+  // WebCrypto exists only in secure contexts: on a plain-http LAN, the vendored js-sha256.
+  if (!crypto.subtle) return (await import("../vendor/sha256.min.mjs")).sha256.hex(await blob.arrayBuffer());
   const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
