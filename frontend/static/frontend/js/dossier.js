@@ -32,7 +32,6 @@ const WORDS = {
     missing: "Masih kurang: {list}", complete: "Semua dokumen sudah diterima kantor.",
     at_counter: "Pas foto dan tanda tangan diambil di loket.", preparing: "Menyiapkan berkas…",
     bad_file: "Berkas ini tidak bisa dibaca. Pilih foto (JPEG/PNG) atau PDF.",
-    title: "Dokumen", hint: "Foto dokumen asli dengan jelas. Foto diperkecil di ponsel dan data lokasi dihapus.",
   },
   en: {
     "k.ktp": "ID card (KTP)", "k.kk": "Family card (KK)", "k.birth_certificate": "Birth certificate",
@@ -48,7 +47,6 @@ const WORDS = {
     missing: "Still missing: {list}", complete: "The office has every document.",
     at_counter: "Photo and signature are taken at the counter.", preparing: "Preparing the file…",
     bad_file: "This file cannot be read. Choose a photo (JPEG/PNG) or a PDF.",
-    title: "Documents", hint: "Photograph the original documents clearly. Photos are shrunk on the phone and location data removed.",
   },
 };
 
