@@ -21,6 +21,7 @@ const sentDocs = document.getElementById("sent-docs");
 let sending = false;  // Send pressed and not yet settled: the button stays disabled
 let lastRefusal = null;  // the refusal already shown (re-renders must not move the focus again)
 let listed = null;  // keys shown in the "on this phone" notice, while it is open
+let others = [];  // drafts other than this form's, waiting or refused (see loadOthers)
 
 const fieldId = (path) => path.split(".").pop();
 const stepOf = (path) => steps.findIndex((s) => s.querySelector(`[name="${CSS.escape(path)}"]`));
@@ -111,25 +112,24 @@ async function openDraft(wanted) {
     await outbox.put("drafts", draft);
   }
   fill(draft.body);
-  if (!draft.body.office && officeSelect.options.length) {
-    officeSelect.value = localStorage.getItem("office") || officeSelect.options[0].value;
-  }
   if (draft.state === "queued" || draft.state === "failed") await render();
   document.dispatchEvent(new CustomEvent("dossierchange"));  // this draft's documents
 }
 
 // --- What is already on this phone ---------------------------------------------------------
-// Drafts other than this form's that are waiting to be sent or were refused.
-async function othersOnPhone() {
-  return (await outbox.all("drafts")).filter((d) => d.key !== draft?.key &&
+// Drafts other than this form's that are waiting to be sent or were refused. Kept in memory
+// (reloaded on every render and before Send) so moving between steps needs no wait.
+async function loadOthers() {
+  others = (await outbox.all("drafts")).filter((d) => d.key !== draft?.key &&
     (d.state === "queued" || d.state === "failed"));
+  return others;
 }
 
 // A second application for a NIK this phone already holds would be refused by the office once
 // sent (409): caught here, offline, before it is queued.
-async function nikOnPhone(body) {
+function nikOnPhone(body) {
   const nik = body.applicant?.nik;
-  return nik ? (await othersOnPhone()).find((d) => d.body?.applicant?.nik === nik) : undefined;
+  return nik ? others.find((d) => d.body?.applicant?.nik === nik) : undefined;
 }
 
 function onPhoneItem(key, drafts, apps) {
@@ -151,7 +151,7 @@ function onPhoneItem(key, drafts, apps) {
 
 async function renderOnPhone() {
   if (!listed) return;
-  const drafts = await othersOnPhone(), apps = await outbox.all("applications");
+  const drafts = others, apps = await outbox.all("applications");
   for (const d of drafts) listed.add(d.key);
   onPhone.innerHTML = `<h2 id="on-phone-title">${esc(t("onphone.title"))}</h2>
     <p class="hint">${esc(t("onphone.hint"))}</p>
@@ -177,6 +177,7 @@ onPhone.addEventListener("click", (ev) => {
 
 // --- The draft's fate: waiting, refused (errors on the fields), or acknowledged --------------
 async function render() {
+  await loadOthers();
   renderOnPhone();
   const current = await outbox.get("drafts", draft.key);
   if (!current) {
@@ -222,9 +223,9 @@ async function render() {
 }
 
 // Errors of the body (of one step, when `onlyStep` is set), shown; the first one, if any.
-async function check(body, onlyStep = null) {
+function check(body, onlyStep = null) {
   const errors = validateApplication(body);
-  const twin = !errors["applicant.nik"] && await nikOnPhone(body);
+  const twin = !errors["applicant.nik"] && nikOnPhone(body);
   if (twin) errors["applicant.nik"] = "nik_on_phone";
   const first = showErrors(errors, onlyStep);
   if (twin && (onlyStep === null || onlyStep === stepOf("applicant.nik"))) {
@@ -239,7 +240,8 @@ async function submit() {
   next.disabled = true;  // a second tap must not queue the draft again
   try {
     const body = readBody();
-    const first = await check(body);
+    await loadOthers();
+    const first = check(body);
     if (first) return focusFirst(first);
     // The same key, corrected or not: one draft is one application (see outbox.js).
     const queued = await outbox.update("drafts", draft.key, (current) =>
@@ -257,12 +259,10 @@ async function submit() {
   }
 }
 
-form.addEventListener("submit", async (ev) => {
+form.addEventListener("submit", (ev) => {
   ev.preventDefault();
   if (step === steps.length - 1) return submit();
-  const from = step;
-  const first = await check(readBody(), step);
-  if (step !== from) return;  // a quick second tap already moved on
+  const first = check(readBody(), step);
   if (first) return first.input.focus();
   show(step + 1);
   steps[step].querySelector("input, select, textarea")?.focus();
@@ -276,11 +276,13 @@ document.getElementById("discard").addEventListener("click", async () => {
   if (!yes) return document.getElementById("discard").focus();
   await discardDraft(draft.key);
   form.reset();
+  defaultOffice();
   showErrors({});
   refused.hidden = true;
   lastRefusal = null;
   history.replaceState(null, "", "/");
   await openDraft(null);
+  await loadOthers();
   show(0);
   document.getElementById("apply-msg").textContent = t("discarded");
   officeSelect.focus();
@@ -300,8 +302,15 @@ const drawDocuments = mountDocuments(document.getElementById("documents"), () =>
 mountDocuments(sentDocs, () => draft?.key, documentGroups);
 form.elements.application_type.addEventListener("change", drawDocuments);
 
+// The office last looked at on the board, else the first. Set as soon as the list is there, so
+// it never overrides a choice made (or a draft restored) after that.
+function defaultOffice() {
+  if (officeSelect.options.length) officeSelect.value = localStorage.getItem("office") || officeSelect.options[0].value;
+}
+
 for (const o of await offices()) officeSelect.add(new Option(`${o.name} (${o.code})`, o.code));
+defaultOffice();
 show(0);
 const wanted = new URLSearchParams(location.search).get("draft");
 await openDraft(wanted);
-if (!wanted && draft.state === "editing" && (await othersOnPhone()).length) await showOnPhone();
+if (!wanted && draft.state === "editing" && (await loadOthers()).length) await showOnPhone();
