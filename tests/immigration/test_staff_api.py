@@ -200,11 +200,15 @@ def test_resubmit_to_a_nik_with_another_active_application_is_409(bambang_api, b
     assert applicant.status == "needs_attention" and applicant.data_version == 1
 
 
-def test_queue_figures_are_the_clerks_own_office(bambang_api, dewi, submit, tanjung_perak):
+def test_queue_figures_are_the_clerks_own_office(bambang_api, bambang, dewi, submit,
+                                                  tanjung_perak):
     # Bambang (Nunukan) approves two, Dewi (Tanjung Perak) one: each sees their own backlog.
     for _ in range(2):
-        _post(bambang_api, submit(application_payload()).json()["reference"], "approve")
+        reference = submit(application_payload()).json()["reference"]
+        make_approvable(reference, bambang)
+        _post(bambang_api, reference, "approve")
     tpk = submit(application_payload(office="TPK")).json()["reference"]
+    make_approvable(tpk, dewi)
     _post(client_for(dewi), tpk, "approve")
     assert OutboxMessage.objects.filter(status="pending").count() == 3
     nunukan = bambang_api.get("/api/v1/queue").json()
