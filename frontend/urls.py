@@ -25,5 +25,6 @@ urlpatterns = [
     path("staff/walk-in", counter_views.walk_in, name="staff-walkin"),
     path("staff/office", counter_views.office_day, name="staff-office"),
     path("display/<str:code>", counter_views.waiting_room, name="display"),
+    path("staff/applications/<str:reference>/dossier", views.staff_dossier, name="staff-dossier"),
     path("", include("pwa.urls")),
 ]

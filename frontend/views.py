@@ -17,13 +17,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from immigration.api.permissions import is_counter_staff
 from immigration.lifecycle import Status, label
+from immigration.selectors import application_of_office
 
 APP_DIR = Path(__file__).resolve().parent
 STATIC_DIR = APP_DIR / "static" / "frontend"
@@ -37,12 +38,15 @@ SHELL_STATIC = [
     "frontend/js/app.js", "frontend/js/i18n.js", "frontend/js/api.js", "frontend/js/outbox.js",
     "frontend/js/validate.js", "frontend/js/apply.js", "frontend/js/mine.js",
     "frontend/js/receipt.js", "frontend/js/track.js", "frontend/js/board.js",
-    "frontend/js/shared.js", "frontend/js/slots.js",
+    "frontend/js/shared.js", "frontend/js/slots.js", "frontend/js/dossier.js",
     "frontend/icon-192.png", "frontend/icon-512.png",
 ]
 # Needed by one page only: kept by the worker once fetched, never precached (the shell must stay
 # within 100 KB, tests/frontend/test_shell.py). Pages that know of an application prefetch it.
-ON_DEMAND_STATIC = ["frontend/vendor/qrcode.mjs"]
+# The dossier's sender and tus-js-client (87 KB) are fetched only when online: offline capture
+# needs neither, and sending needs the network anyway.
+ON_DEMAND_STATIC = ["frontend/vendor/qrcode.mjs", "frontend/js/dossier-send.js",
+                    "frontend/vendor/tus.min.js", "frontend/vendor/sha256.min.mjs"]
 
 
 @require_GET
@@ -114,3 +118,15 @@ def staff_applications(request: HttpRequest) -> HttpResponse:
     statuses = [(status.value, label(status, "id")) for status in Status]
     return render(request, "frontend/staff/applications.html",
                   {"page": "staff-applications", "office": office, "statuses": statuses})
+
+
+@counter_required
+def staff_dossier(request: HttpRequest, reference: str) -> HttpResponse:
+    """One application's dossier at the counter: documents to check, photo and signature to
+    take. The page is a shell; its data comes from the API with the staff session."""
+    office = request.user.membership.office_id  # type: ignore[union-attr]
+    application = application_of_office(office=office, reference=reference)
+    if application is None:
+        raise Http404("No such application at this office.")
+    return render(request, "frontend/staff/dossier.html",
+                  {"page": "staff-applications", "reference": application.reference})

@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 
 from immigration.api.errors import ApiError
 from immigration.api.permissions import IsCounterStaff, is_counter_staff
-from immigration.dossier import files, uploads
+from immigration.dossier import files, requirements, uploads
 from immigration.dossier.content import MAX_BYTES, ContentRejected, declared_media_type
 from immigration.dossier.models import COUNTER_KINDS, DossierFile, FileState, Kind, PendingUpload
 from immigration.dossier.selectors import file_view
@@ -314,3 +314,16 @@ class FileReviewView(APIView):
         response = Response(file_view(file))
         response["Cache-Control"] = "no-store"
         return response
+
+
+# --- public: what each application type needs ---------------------------------------------------
+
+
+class RequirementsView(APIView):
+    """The office's document rules per application type, so a phone can ask for the right files
+    before it has ever submitted (it keeps the last answer for offline use). Not personal."""
+
+    @extend_schema(operation_id="dossier_requirements", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        return Response({"requirements": requirements.all_groups(),
+                         "always": list(requirements.ALWAYS)})

@@ -18,6 +18,15 @@ def document_groups(application_type: str) -> list[str]:
                 .order_by("position", "id").values_list("kinds", flat=True))
 
 
+def all_groups() -> dict[str, list[str]]:
+    """Document requirement codes of every application type (the phone's offline copy)."""
+    groups: dict[str, list[str]] = {}
+    for application_type, kinds in (Requirement.objects.order_by("position", "id")
+                                     .values_list("application_type", "kinds")):
+        groups.setdefault(application_type, []).append(kinds)
+    return groups
+
+
 def required(application: PassportApplication) -> list[str]:
     return [*document_groups(application.application_type), *ALWAYS]
 

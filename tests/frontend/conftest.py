@@ -3,13 +3,15 @@ server. Siti, an applicant from Nunukan, uses a 360 px phone."""
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
+from immigration.dossier.models import Requirement
 from immigration.models import Office
 
 # Playwright's sync API runs an asyncio loop in this thread; the ORM calls the tests make
@@ -26,14 +28,32 @@ PHONE = {"width": 360, "height": 780}
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def playwright_driver() -> Iterator[Playwright]:
+    """One Playwright driver for the session (its sync API allows one per thread)."""
     if not os.path.exists(CHROMIUM):
         pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                             headless=True)
-        yield browser
-        browser.close()
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Playwright) -> Iterator[Browser]:
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                                headless=True)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def camera_browser(playwright_driver: Playwright) -> Iterator[Browser]:
+    """Chromium with its fake camera (a moving test pattern) and camera permission granted, for
+    the counter's photo capture."""
+    browser = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream",
+              "--use-fake-ui-for-media-stream"])
+    yield browser
+    browser.close()
 
 
 @pytest.fixture
@@ -44,6 +64,17 @@ def offices(transactional_db: Any) -> list[Office]:
         for code, name in [("NNK", "Kantor Imigrasi Kelas II TPI Nunukan"),
                            ("TPK", "Kantor Imigrasi Kelas I Khusus TPI Tanjung Perak")]
     ]
+
+
+@pytest.fixture
+def dossier_rules(transactional_db: Any) -> None:
+    """The document rules as shipped (a data migration seeds them; transactional tests flush
+    every table after each test, so a later test must put them back)."""
+    rules = importlib.import_module("immigration.dossier.migrations.0002_seed_requirements").RULES
+    for application_type, groups in rules.items():
+        for position, kinds in enumerate(groups):
+            Requirement.objects.get_or_create(application_type=application_type, kinds=kinds,
+                                              defaults={"position": position})
 
 
 @pytest.fixture
@@ -67,8 +98,10 @@ def page(phone: BrowserContext) -> Page:
     return page
 
 
-def fill_application(page: Page, applicant: dict[str, Any], *, office: str = "NNK") -> None:
-    """Walk the four steps as Siti would, then press Send."""
+def fill_application(page: Page, applicant: dict[str, Any], *, office: str = "NNK",
+                     documents: Callable[[Page], None] | None = None) -> None:
+    """Walk the five steps as Siti would (`documents` attaches files on the documents step),
+    then press Send."""
     page.select_option("#office", office)
     page.click("#next")
     page.fill("#nik", applicant["nik"])
@@ -83,6 +116,10 @@ def fill_application(page: Page, applicant: dict[str, Any], *, office: str = "NN
     page.fill("#email", applicant.get("email", ""))
     page.click("#next")
     page.wait_for_selector("fieldset[data-step='4']:not([hidden])")
+    if documents is not None:
+        documents(page)
+    page.click("#next")
+    page.wait_for_selector("fieldset[data-step='5']:not([hidden])")
     page.click("#next")
 
 

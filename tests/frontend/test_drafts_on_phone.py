@@ -140,9 +140,9 @@ def test_corrected_draft_double_tapped_is_one_key_and_one_application(page: Page
         expect(page.locator("#service")).to_be_focused()
 
         page.select_option("#service", "regular")
-        for _ in range(3):
+        for _ in range(4):  # person, contact, documents, review
             page.click("#next")
-        page.wait_for_selector("fieldset[data-step='4']:not([hidden])")
+        page.wait_for_selector("fieldset[data-step='5']:not([hidden])")
         if attempt % 2:  # two taps with no gap between them, by mouse or by script
             page.click("#next", click_count=2, delay=0)
         else:

@@ -73,7 +73,11 @@ export function askDiscard(box) {
 // may already be on its way, and the office would still receive it).
 export async function discardDraft(key) {
   const draft = await outbox.get("drafts", key);
-  if (draft?.state === "failed") await outbox.del("drafts", key);
+  if (draft?.state === "failed") {
+    await outbox.del("drafts", key);
+    // Its documents go too (dossier.js keeps them under the draft's key).
+    for (const file of await outbox.all("files")) if (file.owner === key) await outbox.del("files", file.id);
+  }
   outbox.notify();
 }
 

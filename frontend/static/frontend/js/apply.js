@@ -1,10 +1,11 @@
-// Apply: a four-step form whose draft lives in IndexedDB from the first keystroke, with its
+// Apply: a five-step form (the fourth: documents, see dossier.js) whose draft lives in IndexedDB from the first keystroke, with its
 // Idempotency-Key made at creation and kept through corrections. "Send" only queues it; the
 // outbox sends it, and this page says "waiting to send" until the office server has
 // acknowledged it. Before a fresh form, the page says what is already waiting on this phone.
 import { askDiscard, discardDraft, onOutboxChange, outbox, prefetchReceipt, refusalText, replay,
   requestSync, unfixable } from "./app.js";
 import { offices } from "./api.js";
+import { mountDocuments, requirements, sendFiles } from "./dossier.js";
 import { t } from "./i18n.js";
 import { esc, whyWaiting } from "./shared.js";
 import { validateApplication } from "./validate.js";
@@ -15,7 +16,8 @@ const back = document.getElementById("back"), next = document.getElementById("ne
 const outcome = document.getElementById("outcome"), officeSelect = document.getElementById("office");
 const onPhone = document.getElementById("on-phone"), formErr = document.getElementById("form-err");
 const refused = document.getElementById("refused"), confirmBox = document.getElementById("discard-confirm");
-let step = 0, draft = null, lastErrors = {};
+let step = 0, draft = null, lastErrors = {}, rules = null;
+const sentDocs = document.getElementById("sent-docs");
 let sending = false;  // Send pressed and not yet settled: the button stays disabled
 let lastRefusal = null;  // the refusal already shown (re-renders must not move the focus again)
 let listed = null;  // keys shown in the "on this phone" notice, while it is open
@@ -114,6 +116,7 @@ async function openDraft(wanted) {
   }
   fill(draft.body);
   if (draft.state === "queued" || draft.state === "failed") await render();
+  document.dispatchEvent(new CustomEvent("dossierchange"));  // this draft's documents
 }
 
 // --- What is already on this phone ---------------------------------------------------------
@@ -190,7 +193,9 @@ async function render() {
       <p>${esc(t("access_code"))}: <strong class="ref">${esc(app.access_code)}</strong></p>
       <p><a class="button" href="/receipt#${encodeURIComponent(app.reference)}">${esc(t("see_receipt"))}</a></p>`;
     outcome.focus();
+    sentDocs.hidden = false;
     prefetchReceipt();
+    sendFiles();
     return;
   }
   draft = current;
@@ -198,10 +203,12 @@ async function render() {
   if (current.state === "queued") {
     form.hidden = true;
     outcome.hidden = false;
+    sentDocs.hidden = false;
     outcome.innerHTML = `<h2 id="waiting">${esc(t("waiting"))}</h2><p id="why">${esc(whyWaiting(current))}</p>`;
   } else if (current.state === "failed") {
     form.hidden = false;
     outcome.hidden = true;
+    sentDocs.hidden = true;
     const e = current.error, fields = Object.keys(e.field_codes || {}).length ? e.field_codes : e.fields;
     const errors = Object.fromEntries(Object.entries(fields || {}).map(([p, v]) => [p, v[0]]));
     // Refusals about one field are said on that field.
@@ -288,6 +295,15 @@ document.addEventListener("langchange", () => { show(step); showErrors(lastError
 onOutboxChange(render);
 addEventListener("online", render);
 addEventListener("offline", render);
+
+// The documents the chosen application type needs (the office's rules, last known offline).
+const documentGroups = async () => {
+  rules ??= await requirements();
+  return rules[form.elements.application_type.value] || [];
+};
+const drawDocuments = mountDocuments(document.getElementById("documents"), () => draft?.key, documentGroups);
+mountDocuments(sentDocs, () => draft?.key, documentGroups);
+form.elements.application_type.addEventListener("change", drawDocuments);
 
 // The office last looked at on the board, else the first. Set as soon as the list is there, so
 // it never overrides a choice made (or a draft restored) after that.

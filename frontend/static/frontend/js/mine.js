@@ -4,6 +4,7 @@
 import { askDiscard, discardDraft, onOutboxChange, outbox, prefetchReceipt, refusalText, replay,
   timelineHtml, unfixable } from "./app.js";
 import { fetchApplication } from "./api.js";
+import { missingHtml } from "./dossier.js";
 import { t, when } from "./i18n.js";
 import { esc, statusLabel, whyWaiting } from "./shared.js";
 
@@ -16,7 +17,7 @@ async function refresh() {
       const { ok, data } = await fetchApplication(app.reference, app.access_code);
       if (!ok) continue;
       await outbox.put("applications", { ...app, status: data.status, status_label: data.status_label,
-        timeline: data.timeline, queue: data.queue, office_name: data.office?.name,
+        timeline: data.timeline, queue: data.queue, office_name: data.office?.name, dossier: data.dossier,
         fetched_at: new Date().toISOString(), live: true });
     } catch (e) { /* offline or unreachable: keep what we have */ }
   }
@@ -48,6 +49,7 @@ function appHtml(a, fresh) {
     ${queue}${note}
     <p class="meta fetched">${esc(a.fetched_at ? t("last_fetched", { at: when(a.fetched_at) }) : t("not_fetched"))}</p>
     ${fresh ? "" : `<p class="meta stale">${esc(t("stale"))}</p>`}
+    ${missingHtml(a.dossier)}
     ${timelineHtml(a)}
     <a href="/receipt#${encodeURIComponent(a.reference)}">${esc(t("see_receipt"))}</a></article>`;
 }
@@ -80,6 +82,7 @@ list.addEventListener("click", async (ev) => {
 
 document.getElementById("refresh").addEventListener("click", async () => { await replay(true); await refresh(); });
 document.addEventListener("langchange", () => render(navigator.onLine));
+document.addEventListener("dossierstored", refresh);
 onOutboxChange(() => refresh());
 addEventListener("online", refresh);
 addEventListener("offline", () => render(false));

@@ -12,12 +12,19 @@
 
   function open() {
     dbPromise ??= new Promise((resolve, reject) => {
-      const req = indexedDB.open(DB, 1);
+      // v2 adds "files": dossier files kept with their draft until the office holds them.
+      const req = indexedDB.open(DB, 2);
       req.onupgradeneeded = () => {
-        req.result.createObjectStore("drafts", { keyPath: "key" });
-        req.result.createObjectStore("applications", { keyPath: "reference" });
+        const db = req.result, have = db.objectStoreNames;
+        if (!have.contains("drafts")) db.createObjectStore("drafts", { keyPath: "key" });
+        if (!have.contains("applications")) db.createObjectStore("applications", { keyPath: "reference" });
+        if (!have.contains("files")) db.createObjectStore("files", { keyPath: "id" });
       };
-      req.onsuccess = () => resolve(req.result);
+      req.onsuccess = () => {
+        // A newer page wants to upgrade: step aside (the next call here reopens).
+        req.result.onversionchange = () => { req.result.close(); dbPromise = null; };
+        resolve(req.result);
+      };
       req.onerror = () => reject(req.error);
     });
     return dbPromise;

@@ -29,6 +29,10 @@ function rowHtml(a) {
     const expands = WITH_FORM.has(act) ? ' aria-expanded="false" aria-controls="panel"' : "";
     return `<button type="button" data-action="${act}"${expands} aria-label="${esc(`${name} ${a.reference}`)}">${esc(name)}</button>`;
   });
+  // The dossier (documents to check, photo and signature to take) has a page of its own.
+  if (a.status === "received" || a.status === "needs_attention") {
+    buttons.unshift(`<a class="button secondary" data-dossier href="/staff/applications/${encodeURIComponent(a.reference)}/dossier">${esc(t("staff.act.dossier"))}</a>`);
+  }
   return `<tr role="row" data-reference="${esc(a.reference)}">
     <th role="rowheader" scope="row" class="ref" tabindex="-1">${esc(a.reference)}</th>
     <td role="cell" class="name">${esc(a.applicant?.full_name)}</td>
