@@ -38,7 +38,7 @@ SHELL_STATIC = [
     "frontend/js/app.js", "frontend/js/i18n.js", "frontend/js/api.js", "frontend/js/outbox.js",
     "frontend/js/validate.js", "frontend/js/apply.js", "frontend/js/mine.js",
     "frontend/js/receipt.js", "frontend/js/track.js", "frontend/js/board.js",
-    "frontend/js/shared.js", "frontend/js/slots.js", "frontend/js/dossier.js",
+    "frontend/js/shared.js", "frontend/js/dossier.js",
     "frontend/icon-192.png", "frontend/icon-512.png",
 ]
 # Needed by one page only: kept by the worker once fetched, never precached (the shell must stay
@@ -46,6 +46,9 @@ SHELL_STATIC = [
 # The dossier's sender and tus-js-client (87 KB) are fetched only when online: offline capture
 # needs neither, and sending needs the network anyway.
 ON_DEMAND_STATIC = ["frontend/vendor/qrcode.mjs", "frontend/js/dossier-send.js",
+                    # The slot picker is its own module script on the apply page: kept once
+                    # fetched (offline calendar), but the form works without it.
+                    "frontend/js/slots.js",
                     "frontend/vendor/tus.min.js", "frontend/vendor/sha256.min.mjs"]
 
 

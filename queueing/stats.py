@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from django.db.models import Count, Min, Q
@@ -30,10 +31,12 @@ class QueueStats:
 
 
 def queue_stats(
-    topic: str | None = None, *, messages: OutboxMessageQuerySet | None = None
+    topic: str | None = None, *, messages: OutboxMessageQuerySet | None = None,
+    upstreams: Iterable[str] | None = None,
 ) -> QueueStats:
     """Figures over `messages` (default: the whole outbox), optionally one topic's. An app that
-    serves several tenants passes its own scope (e.g. one office's messages)."""
+    serves several tenants passes its own scope (e.g. one office's messages), and the upstreams
+    whose breakers belong with that scope (default: every registered upstream)."""
     now = timezone.now()
     if messages is None:
         messages = OutboxMessage.objects.all()
@@ -50,7 +53,9 @@ def queue_stats(
     delivered_recently = messages.filter(
         status=MessageStatus.DELIVERED, delivered_at__gte=now - dt.timedelta(minutes=1)
     ).count()
-    upstreams = sorted({t.upstream for t in topics.all_topics()})
+    if upstreams is None:
+        upstreams = {t.upstream for t in topics.all_topics()}
+    upstreams = sorted(upstreams)
     return QueueStats(
         pending=counts.get(MessageStatus.PENDING, 0),
         in_flight=counts.get(MessageStatus.IN_FLIGHT, 0),

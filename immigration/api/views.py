@@ -28,6 +28,7 @@ from immigration.api.permissions import IsCounterStaff, is_counter_staff
 from immigration.board import application_view, central_health, office_board
 from immigration.corrections import application_resubmit
 from immigration.models import Announcement, Office, PassportApplication
+from immigration.print_jobs import CENTRAL_PRINTING
 from immigration.references import normalize_reference
 from immigration.selectors import application_list, application_of_office, office_print_jobs
 from queueing.dead_letters import dead_letter_retry
@@ -307,8 +308,11 @@ class QueueView(APIView):
 
     @extend_schema(operation_id="queue_status", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        # The clerk's own office, like the rest of the staff API; breakers are shared by all.
-        return Response(queue_stats(messages=office_print_jobs(_staff_office(request))).as_dict())
+        # The clerk's own office's print queue, like the rest of the staff API; central's breaker
+        # is shared by all offices. Billing's state is shown where payments are (the desk).
+        stats = queue_stats(messages=office_print_jobs(_staff_office(request)),
+                            upstreams=[CENTRAL_PRINTING])
+        return Response(stats.as_dict())
 
 
 def _dead_letter(message: OutboxMessage) -> dict[str, Any]:

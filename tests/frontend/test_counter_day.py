@@ -402,7 +402,9 @@ def book_on_phone(page: Page, person: dict[str, Any]) -> tuple[str, str, str]:
     page.fill("#address", person["address"])
     page.fill("#phone", person["phone"])
     page.click("#next")
-    page.wait_for_selector("fieldset[data-step='4']:not([hidden])")
+    page.wait_for_selector("fieldset[data-step='4']:not([hidden])")  # documents: later
+    page.click("#next")
+    page.wait_for_selector("fieldset[data-step='5']:not([hidden])")
     expect(page.locator("#review")).not_to_contain_text("{")  # the slot is not shown as JSON
     page.click("#next")
     expect(page.locator("#outcome #reference")).to_have_text(re.compile(r"^NNK-"))

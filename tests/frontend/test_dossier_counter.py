@@ -22,6 +22,7 @@ from immigration.dossier.storage import open_chunks
 from immigration.lifecycle import Status
 from immigration.models import PassportApplication
 from tests.conftest import application_payload
+from tests.fixtures.approvable import complete_counter_steps
 from tests.fixtures.dossier import dossier_store, small_jpeg, small_pdf
 from tests.frontend.conftest import staff_login
 
@@ -69,6 +70,7 @@ def blockers(page: Page) -> list[str]:
 def test_counter_checks_documents_takes_photo_and_signature_then_approves(
         counter: Page, bambang: User) -> None:
     application = sitis_application()
+    complete_counter_steps(application, bambang)  # interview and fee: not this test's subject
     page = counter
     page.goto("/staff/applications")
     page.locator(f"tr[data-reference='{application.reference}'] a[data-dossier]").click()
