@@ -70,7 +70,8 @@ function dossier() {
     ${esc(t(`c.kind.${f.kind}`))}: <strong>${esc(t(`c.file.${f.state}`))}</strong>${f.refusal_reason ? ` – ${esc(f.refusal_reason)}` : ""}</li>`).join("");
   const missing = (d.missing || []).map((code) => code.split("|").map((k) => t(`c.kind.${k}`)).join(" / "));
   return section("dossier", t("c.desk.dossier"), `<ul class="plain">${files || `<li>${esc(t("c.desk.no_files"))}</li>`}</ul>
-    ${missing.length ? `<p class="attention">${esc(t("c.desk.missing", { list: missing.join(", ") }))}</p>` : ""}`);
+    ${missing.length ? `<p class="attention">${esc(t("c.desk.missing", { list: missing.join(", ") }))}</p>` : ""}
+    <p><a class="button" id="open-dossier" href="/staff/applications/${encodeURIComponent(app.reference)}/dossier">${esc(t("c.desk.open_dossier"))}</a></p>`);
 }
 
 function interview() {
