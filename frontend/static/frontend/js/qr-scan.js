@@ -2,6 +2,8 @@
 // counter camera or from a picture. The browser's own BarcodeDetector where it reads QR codes,
 // else the vendored jsQR (Apache-2.0), fetched only the first time it is needed: it is large
 // and most pages never scan.
+import { cleanReference } from "./counter-common.js";
+
 const JSQR_URL = new URL("../vendor/jsQR-1.4.0.js", import.meta.url).href;
 let detector; // Promise<BarcodeDetector|null>
 let jsqr; // Promise<function>
@@ -105,4 +107,60 @@ export function scanCamera(video, canvas, { onCode, onStatus }) {
     tick();
   })();
   return stop;
+}
+
+// The scan controls both counter pages share (#scan-video, #scan-canvas, #scan-status,
+// #scan-start, #scan-stop, #scan-file): the camera on and off, a picture instead, and a
+// receipt's reference handed to `onReference`. `words(key, vars)` gives the page's texts.
+const RECEIPT_REFERENCE = /^[A-Z]{3}-[0-9A-Z]{4}-[0-9A-Z]{4}$/;
+
+export function mountScanner({ onReference, words }) {
+  const video = document.getElementById("scan-video");
+  const canvas = document.getElementById("scan-canvas");
+  const status = document.getElementById("scan-status");
+  const startBtn = document.getElementById("scan-start");
+  const stopBtn = document.getElementById("scan-stop");
+  let stopCamera = null;
+
+  function scanned(text) {
+    const reference = cleanReference(text);
+    if (!RECEIPT_REFERENCE.test(reference)) {
+      status.textContent = words("c.scan.foreign");
+      return;
+    }
+    status.textContent = words("c.scan.read", { ref: reference });
+    onReference(reference);
+  }
+
+  function cameraOff() {
+    stopCamera?.();
+    stopCamera = null;
+    video.hidden = stopBtn.hidden = true;
+    startBtn.hidden = false;
+  }
+
+  startBtn.addEventListener("click", async () => {
+    startBtn.hidden = true;
+    stopBtn.hidden = video.hidden = false;
+    status.dataset.reader = await reader();
+    stopCamera = scanCamera(video, canvas, {
+      onCode: (text) => { cameraOff(); scanned(text); },
+      onStatus: (state) => {
+        status.dataset.state = state;
+        status.textContent = words(`c.scan.${state}`);
+        if (state === "denied" || state === "unavailable") cameraOff();
+      },
+    });
+  });
+  stopBtn.addEventListener("click", () => { cameraOff(); status.textContent = ""; });
+  document.getElementById("scan-file").addEventListener("change", async (ev) => {
+    const file = ev.target.files[0];
+    if (!file) return;
+    status.textContent = words("c.scan.reading");
+    const text = await decodeFile(file, canvas).catch(() => null);
+    ev.target.value = ""; // the picture is not kept
+    if (text) scanned(text);
+    else status.textContent = words("c.scan.none");
+  });
+  addEventListener("pagehide", cameraOff);
 }

@@ -1,19 +1,13 @@
 // The counter: check applicants in (the receipt's QR from the camera or a photo, or the typed
 // reference) and give them a number; call the next number to this counter; today's queue.
 import { call, cleanReference, clearErrors, esc, officeUrl, problem, refusal, say, t, when } from "./counter-common.js";
-import { decodeFile, reader, scanCamera } from "./qr-scan.js";
+import { mountScanner } from "./qr-scan.js";
 
 const checkin = document.getElementById("checkin");
 const callForm = document.getElementById("call");
-const video = document.getElementById("scan-video");
-const canvas = document.getElementById("scan-canvas");
-const scanStatus = document.getElementById("scan-status");
-const startBtn = document.getElementById("scan-start");
-const stopBtn = document.getElementById("scan-stop");
 const counterInput = document.getElementById("counter-name");
 // A counter's name is the desk's, not anyone's data: the shared browser may remember it.
 counterInput.value = localStorage.getItem("counter-name") || "";
-let stopCamera = null;
 let serving = null; // the ticket this counter called last
 let latest = 0;
 
@@ -56,49 +50,12 @@ checkin.addEventListener("submit", (ev) => {
 });
 
 // A scanned code is put in the reference box and checked in at once: the QR is the receipt's.
-function scanned(text) {
-  const reference = cleanReference(text);
-  if (!/^[A-Z]{3}-[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(reference)) {
-    scanStatus.textContent = t("c.scan.foreign");
-    return;
-  }
-  scanStatus.textContent = t("c.scan.read", { ref: reference });
-  checkin.elements.reference.value = reference;
-  checkIn(reference);
-}
-
-function cameraOff() {
-  stopCamera?.();
-  stopCamera = null;
-  video.hidden = true;
-  stopBtn.hidden = true;
-  startBtn.hidden = false;
-}
-
-startBtn.addEventListener("click", async () => {
-  startBtn.hidden = true;
-  stopBtn.hidden = false;
-  video.hidden = false;
-  scanStatus.dataset.reader = await reader();
-  stopCamera = scanCamera(video, canvas, {
-    onCode: (text) => { cameraOff(); scanned(text); },
-    onStatus: (state) => {
-      scanStatus.dataset.state = state;
-      scanStatus.textContent = t(`c.scan.${state}`);
-      if (state === "denied" || state === "unavailable") cameraOff();
-    },
-  });
-});
-stopBtn.addEventListener("click", () => { cameraOff(); scanStatus.textContent = ""; });
-
-document.getElementById("scan-file").addEventListener("change", async (ev) => {
-  const file = ev.target.files[0];
-  if (!file) return;
-  scanStatus.textContent = t("c.scan.reading");
-  const text = await decodeFile(file, canvas).catch(() => null);
-  ev.target.value = ""; // the picture is not kept
-  if (text) scanned(text);
-  else scanStatus.textContent = t("c.scan.none");
+mountScanner({
+  words: t,
+  onReference: (reference) => {
+    checkin.elements.reference.value = reference;
+    checkIn(reference);
+  },
 });
 
 // --- calling ----------------------------------------------------------------------------------
@@ -180,5 +137,4 @@ counterInput.addEventListener("change", () => {
   loadTickets();
 });
 document.addEventListener("langchange", () => { loadTickets(); showServing(); });
-addEventListener("pagehide", cameraOff);
 poll();

@@ -3,7 +3,7 @@
 // fee and payment, supervisor sign-off, approve; at pickup the identity check and handover;
 // cancel with a reason. Every section shows what the server holds; nothing is kept here.
 import { appUrl, call, cleanReference, clearErrors, esc, localize, problem, refusal, rupiah, say, t, when } from "./counter-common.js";
-import { decodeFile, reader, scanCamera } from "./qr-scan.js";
+import { mountScanner } from "./qr-scan.js";
 
 const desk = document.getElementById("desk");
 const record = document.getElementById("record");
@@ -267,53 +267,13 @@ openForm.addEventListener("submit", (ev) => {
 });
 
 // --- scanning the receipt ---------------------------------------------------------------------------
-const video = document.getElementById("scan-video"), canvas = document.getElementById("scan-canvas");
-const scanStatus = document.getElementById("scan-status");
-const startBtn = document.getElementById("scan-start"), stopBtn = document.getElementById("scan-stop");
-let stopCamera = null;
-
-function scanned(text) {
-  const reference = cleanReference(text);
-  if (!/^[A-Z]{3}-[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(reference)) {
-    scanStatus.textContent = t("c.scan.foreign");
-    return;
-  }
-  scanStatus.textContent = t("c.scan.read", { ref: reference });
-  scannedRef = reference;
-  open(reference);
-}
-
-function cameraOff() {
-  stopCamera?.();
-  stopCamera = null;
-  video.hidden = stopBtn.hidden = true;
-  startBtn.hidden = false;
-}
-
-startBtn.addEventListener("click", async () => {
-  startBtn.hidden = true;
-  stopBtn.hidden = video.hidden = false;
-  scanStatus.dataset.reader = await reader();
-  stopCamera = scanCamera(video, canvas, {
-    onCode: (text) => { cameraOff(); scanned(text); },
-    onStatus: (state) => {
-      scanStatus.dataset.state = state;
-      scanStatus.textContent = t(`c.scan.${state}`);
-      if (state === "denied" || state === "unavailable") cameraOff();
-    },
-  });
+mountScanner({
+  words: t,
+  onReference: (reference) => {
+    scannedRef = reference;
+    open(reference);
+  },
 });
-stopBtn.addEventListener("click", () => { cameraOff(); scanStatus.textContent = ""; });
-document.getElementById("scan-file").addEventListener("change", async (ev) => {
-  const file = ev.target.files[0];
-  if (!file) return;
-  scanStatus.textContent = t("c.scan.reading");
-  const text = await decodeFile(file, canvas).catch(() => null);
-  ev.target.value = "";
-  if (text) scanned(text);
-  else scanStatus.textContent = t("c.scan.none");
-});
-addEventListener("pagehide", cameraOff);
 addEventListener("hashchange", () => { if (location.hash.length > 1) open(decodeURIComponent(location.hash.slice(1))); });
 document.addEventListener("langchange", () => { localize(); reload(); });
 
