@@ -23,8 +23,9 @@ from rest_framework.views import APIView
 
 from immigration import intake, printing
 from immigration.api import serializers as s
+from immigration.api.capabilities import application_for_caller
 from immigration.api.errors import ApiError
-from immigration.api.permissions import IsCounterStaff, is_counter_staff
+from immigration.api.permissions import IsCounterStaff
 from immigration.board import application_view, central_health, office_board
 from immigration.corrections import application_resubmit
 from immigration.models import Announcement, Office, PassportApplication
@@ -34,11 +35,6 @@ from immigration.selectors import application_list, application_of_office, offic
 from queueing.dead_letters import dead_letter_retry
 from queueing.models import MessageStatus, OutboxMessage
 from queueing.stats import queue_stats
-
-
-def _not_found() -> ApiError:
-    # Built per request: the message is translated into the requester's language.
-    return ApiError("not_found", _("No application with this reference and access code."), 404)
 
 
 def _language(request: Request) -> str:
@@ -193,26 +189,7 @@ class ApplicationDetailView(APIView):
     @extend_schema(operation_id="applications_status", parameters=[ACCESS_CODE_HEADER],
                    responses={200: s.ApplicationOutput})
     def get(self, request: Request, reference: str) -> Response:
-        normalized = normalize_reference(reference)
-        application = (
-            PassportApplication.objects.select_related("office")
-            .prefetch_related("events")
-            .filter(reference=normalized)
-            .first()
-            if normalized
-            else None
-        )
-        staff = is_counter_staff(request.user)
-        if application is None:
-            raise _not_found()
-        if staff:
-            if application.office_id != _staff_office(request):
-                raise _not_found()
-        else:
-            code = request.headers.get("X-Access-Code", "")
-            # Unknown reference and wrong code answer the same 404: a guesser learns nothing.
-            if not code or not application.access_code_matches(code):
-                raise _not_found()
+        application, staff = application_for_caller(request, reference, prefetch=["events"])
         data = application_view(application, language=_language(request), staff=staff)
         response = Response(s.ApplicationOutput(data).data)
         response["Cache-Control"] = "no-store"

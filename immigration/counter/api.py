@@ -22,6 +22,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from immigration.api import serializers as s
+from immigration.api.capabilities import application_for_caller
 from immigration.api.errors import ApiError
 from immigration.api.permissions import IsCounterStaff, is_counter_staff
 from immigration.board import application_view
@@ -74,32 +75,10 @@ def _public_office(code: str) -> Office:
     return office
 
 
-def _not_found() -> ApiError:
-    return ApiError("not_found", _("No application with this reference and access code."), 404)
-
-
-def _application_for(request: Request, reference: str, *, lock: bool = False,
-                     staff_only: bool = False) -> tuple[PassportApplication, bool]:
-    """The application if the caller is its office's staff or holds its access code.
-    Returns (application, caller is staff). Wrong code and unknown reference: the same 404."""
-    normalized = normalize_reference(reference)
-    qs = PassportApplication.objects.select_related("office")
-    if lock:
-        qs = qs.select_for_update()
-    application = qs.filter(reference=normalized).first() if normalized else None
-    staff = is_counter_staff(request.user)
-    if application is None:
-        raise _not_found()
-    if staff:
-        if application.office_id != request.user.membership.office_id:  # type: ignore[union-attr]
-            raise _not_found()
-    elif staff_only:
-        raise _not_found()
-    else:
-        code = request.headers.get("X-Access-Code", "")
-        if not code or not application.access_code_matches(code):
-            raise _not_found()
-    return application, staff
+def _require_staff_reason(staff: bool, data: dict[str, Any]) -> None:
+    # Applicants move or cancel their own booking freely; staff doing it for them must say why.
+    if staff and not data.get("reason"):
+        raise serializers.ValidationError({"reason": [_("Staff must give a reason.")]})
 
 
 def _parse(serializer: type[serializers.Serializer], data: Any) -> dict[str, Any]:  # type: ignore[type-arg]
@@ -223,7 +202,7 @@ class AppointmentView(APIView):
 
     @extend_schema(operation_id="counter_appointment", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, reference: str) -> Response:
-        application, _staff = _application_for(request, reference)
+        application, _staff = application_for_caller(request, reference)
         return _no_store(Response(slots.appointment_view(application)))
 
     @extend_schema(operation_id="counter_appointment_reschedule", request=RescheduleInput,
@@ -231,9 +210,8 @@ class AppointmentView(APIView):
     def put(self, request: Request, reference: str) -> Response:
         data = _parse(RescheduleInput, request.data)
         with transaction.atomic():
-            application, staff = _application_for(request, reference, lock=True)
-            if staff and not data.get("reason"):
-                raise serializers.ValidationError({"reason": [_("Staff must give a reason.")]})
+            application, staff = application_for_caller(request, reference, lock=True)
+            _require_staff_reason(staff, data)
             slots.appointment_reschedule(
                 application=application, day=data["date"],
                 hour=slots.parse_slot(data["slot"]) or 0,
@@ -245,9 +223,8 @@ class AppointmentView(APIView):
                    responses={200: OpenApiTypes.OBJECT})
     def delete(self, request: Request, reference: str) -> Response:
         data = _parse(OptionalReasonInput, request.data)
-        application, staff = _application_for(request, reference)
-        if staff and not data.get("reason"):
-            raise serializers.ValidationError({"reason": [_("Staff must give a reason.")]})
+        application, staff = application_for_caller(request, reference)
+        _require_staff_reason(staff, data)
         slots.appointment_release(application=application, by=request.user if staff else None,
                                   reason=data.get("reason", ""))
         return _no_store(Response(slots.appointment_view(application)))
@@ -487,7 +464,7 @@ class WalkInsView(APIView):
 def _staff_act(request: Request, reference: str,
                act: Callable[[PassportApplication], Any]) -> Any:
     with transaction.atomic():
-        application, _staff = _application_for(request, reference, lock=True, staff_only=True)
+        application, _staff = application_for_caller(request, reference, lock=True, staff_only=True)
         # Refusals (CounterRefused, IllegalTransition) become 4xx in the API's error table.
         return act(application)
 
@@ -555,7 +532,7 @@ class CounterRecordView(APIView):
 
     @extend_schema(operation_id="counter_record", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, reference: str) -> Response:
-        application, _staff = _application_for(request, reference, staff_only=True)
+        application, _staff = application_for_caller(request, reference, staff_only=True)
         interview = verification.latest_interview(application)
         fee = fees.fee_due(application)
         payment = Payment.objects.filter(application=application).select_related(
@@ -665,9 +642,8 @@ class CancelView(APIView):
     def post(self, request: Request, reference: str) -> Response:
         data = _parse(OptionalReasonInput, request.data)
         with transaction.atomic():
-            application, staff = _application_for(request, reference, lock=True)
-            if staff and not data.get("reason"):
-                raise serializers.ValidationError({"reason": [_("Staff must give a reason.")]})
+            application, staff = application_for_caller(request, reference, lock=True)
+            _require_staff_reason(staff, data)
             pickup.application_cancel(application=application, by=request.user, staff=staff,
                                       reason=data.get("reason", ""))
         application.refresh_from_db()
