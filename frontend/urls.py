@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from frontend import counter_views, views
+from frontend import counter_views, signin_views, views
 
 urlpatterns = [
     # Ours first: it fills the shell list into the worker (django-pwa serves the file raw).
@@ -18,6 +18,7 @@ urlpatterns = [
         next_page="staff-queue"), name="staff-login"),
     path("staff/logout", auth_views.LogoutView.as_view(next_page="staff-login"),
          name="staff-logout"),
+    path("staff/otp", signin_views.second_factor_page, name="staff-otp"),
     path("staff/", views.staff_queue, name="staff-queue"),
     path("staff/applications", views.staff_applications, name="staff-applications"),
     path("staff/counter", counter_views.counter_desk, name="staff-counter"),

@@ -6,6 +6,7 @@ DEBUG is off. Anything malformed stops the process at start-up (see immigration/
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -62,13 +63,17 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "drf_spectacular",
     "pwa",
     "queueing",
     "immigration",
     "immigration.dossier",
     "immigration.counter",
+    "immigration.signin",
     "frontend",
 ]
 
@@ -81,8 +86,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "immigration.signin.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "immigration.urls"
@@ -239,8 +247,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = envint("MAX_REQUEST_BYTES", 64 * 1024, minimum=102
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "knox.auth.TokenAuthentication",
+        "immigration.signin.second_factor.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -254,9 +262,20 @@ REST_FRAMEWORK = {
     # is escaped instead of failing to encode (a 500).
     "UNICODE_JSON": False,
     # Status lookups are where access codes could be guessed: throttle them per client.
+    # Counted in Redis (immigration/signin/throttles.py), shared by every process and host.
     "DEFAULT_THROTTLE_RATES": {"lookup": envstr("LOOKUP_THROTTLE", "120/min"),
                                # tus requests (create, HEAD, PATCH) per client
-                               "upload": envstr("UPLOAD_THROTTLE", "300/min")},
+                               "upload": envstr("UPLOAD_THROTTLE", "300/min"),
+                               # new uploads (tus creations) per client
+                               "upload_create": envstr("UPLOAD_CREATE_THROTTLE", "120/hour"),
+                               # anonymous submissions per client and per NIK
+                               "submit_client": envstr("SUBMIT_CLIENT_THROTTLE", "60/hour"),
+                               "submit_nik": envstr("SUBMIT_NIK_THROTTLE", "10/day"),
+                               # sign-in attempts at the token endpoint per client (axes locks
+                               # accounts; this caps the request rate itself)
+                               "sign_in": envstr("SIGN_IN_THROTTLE", "30/min")},
+    # X-Forwarded-For is trusted only from this many proxies in front of us (0: REMOTE_ADDR).
+    "NUM_PROXIES": envint("TRUSTED_PROXIES", 0, minimum=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tangguh office API",
@@ -264,6 +283,63 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }
+
+# --- auth: sign-in, second factor, tokens, throttles ---------------------------------------
+# How many proxies (nginx, a load balancer) sit in front of gunicorn and append to
+# X-Forwarded-For. Only that many entries from the right are trusted; with 0 the header is
+# ignored and REMOTE_ADDR is the client. Every reader of the client address (DRF throttles,
+# axes, the per-client limits) goes through immigration.signin.client_ip.
+TRUSTED_PROXIES = envint("TRUSTED_PROXIES", 0, minimum=0)
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": envint("PASSWORD_MIN_LENGTH", 10, minimum=8)}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or client before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock out an account (whatever client tries it) and a client (whatever account it tries)
+# after this many failed sign-ins (password or one-time code), for AXES_COOLOFF_TIME.
+AXES_FAILURE_LIMIT = envint("SIGN_IN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=envfloat("SIGN_IN_LOCKOUT_MINUTES", 15.0, minimum=0.1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "immigration.signin.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "immigration.signin.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+LOGIN_URL = "staff-login"
+OTP_TOTP_ISSUER = envstr("OTP_TOTP_ISSUER", "Tangguh")
+# Where a signed-in user who has not yet given a one-time code is sent (staff and admin).
+SECOND_FACTOR_URL = "/staff/otp"
+# The demo accounts (scripts/run) get a TOTP device with this known secret, printed at start-up;
+# never in production (the seed command refuses).
+DEMO_TOTP_SECRET = envstr("DEMO_TOTP_SECRET", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+REST_KNOX = {
+    "TOKEN_TTL": dt.timedelta(hours=envfloat("API_TOKEN_TTL_HOURS", 12.0, minimum=0.01)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_LIMIT_PER_USER": envint("API_TOKENS_PER_USER", 20, minimum=1),
+}
+# Throttle counters live in Redis so every process and host shares them. A separate prefix keeps
+# them apart from the broker's and the breaker's keys. Short timeouts: a dead Redis costs a
+# request at most ~0.5 s and then the limits fail open (accepting never waits on Redis).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": envstr("THROTTLE_REDIS_URL", REDIS_URL),
+        "KEY_PREFIX": "throttle",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    },
+}
+# Wrong access codes for one reference: after this many within the window, its lookups are
+# locked (423) for the lock time, whatever code is sent; staff see the lock on the application.
+ACCESS_CODE_FAILURE_LIMIT = envint("ACCESS_CODE_FAILURE_LIMIT", 10, minimum=1)
+ACCESS_CODE_FAILURE_WINDOW_SECONDS = envint("ACCESS_CODE_FAILURE_WINDOW_SECONDS", 3600, minimum=1)
+ACCESS_CODE_LOCK_SECONDS = envint("ACCESS_CODE_LOCK_SECONDS", 900, minimum=1)
 
 # --- I18n, static, PWA ----------------------------------------------------------------------
 LANGUAGE_CODE = "id"

@@ -3,12 +3,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("immigration.api.urls")),
-    path("api/v1/auth/token", obtain_auth_token, name="auth-token"),
+    path("api/v1/auth/", include("immigration.signin.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("frontend.urls")),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,9 +17,14 @@ import pytest
 import redis
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.test.client import ClientMixin
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from faker import Faker
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
 
 from immigration import printing
 from immigration.counter import billing
@@ -80,12 +86,88 @@ def joko(db: Any) -> User:
     return User.objects.create_user(username="joko", password="not-used")
 
 
+def api_token(user: User) -> str:
+    """A fresh API token (django-rest-knox: stored hashed, expiring) for `Authorization: Token`."""
+    _instance, token = AuthToken.objects.create(user=user)
+    return token
+
+
 def client_for(user: User | None) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     return client
+
+
+# --- The second factor in tests ---------------------------------------------------------------
+# Every signed-in session needs a one-time code (immigration/signin/second_factor.py). Tests
+# that are not about signing in use `client.force_login(user)`, which here also marks the
+# session verified with the user's (made on demand) TOTP device; tests that sign in for real
+# compute codes with `totp_code`.
+
+
+def otp_device(user: User) -> TOTPDevice:
+    """The user's confirmed TOTP device, made if there is none."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+    return device or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+
+
+def totp_code(device: TOTPDevice) -> str:
+    """A code `device` accepts now: the current step's, or the next one's when the current code
+    was already used (django-otp refuses a code twice); waits if even that one was used."""
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    now = time.time()
+    totp.time = now
+    current = totp.t()
+    wanted = max(current, device.last_t + 1)
+    if wanted > current + device.tolerance:
+        time.sleep((wanted - current - device.tolerance) * device.step - now % device.step + 0.5)
+        return totp_code(device)
+    totp.time = now + (wanted - current) * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def verify_session(client: Any, user: User) -> None:
+    """Mark the test client's (already logged-in) session as having given a one-time code."""
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = otp_device(user).persistent_id
+    session.save()
+
+
+_force_login = ClientMixin.force_login
+
+
+@pytest.fixture(autouse=True)
+def _force_login_gives_the_second_factor(monkeypatch: pytest.MonkeyPatch) -> None:
+    def force_login(self: Any, user: User, backend: str | None = None) -> None:
+        _force_login(self, user, backend)
+        verify_session(self, user)
+
+    monkeypatch.setattr(ClientMixin, "force_login", force_login)
+
+
+# Tests submit many applications from one client (127.0.0.1), several for one NIK on purpose:
+# the anonymous submission limits (immigration/signin/throttles.py) are raised for them, as for
+# benchmarks and drills. Tests of the limits themselves lower them with `throttle_rates`.
+GENEROUS_SUBMISSION_RATES = {"submit_client": "100000/min", "submit_nik": "100000/min"}
+
+
+@pytest.fixture(autouse=True)
+def _generous_submission_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES",
+                        {**ScopedRateThrottle.THROTTLE_RATES, **GENEROUS_SUBMISSION_RATES})
+
+
+@pytest.fixture
+def throttle_rates(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Set throttle rates by scope for this test, e.g. throttle_rates(submit_client="3/min")."""
+
+    def _set(**rates: str) -> None:
+        monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES",
+                            {**ScopedRateThrottle.THROTTLE_RATES, **rates})
+
+    return _set
 
 
 @pytest.fixture

@@ -193,3 +193,7 @@ class ApplicationOutput(serializers.Serializer):  # type: ignore[type-arg]
     appointment = serializers.DictField(required=False)  # the counter's quota slot
     applicant = serializers.DictField(required=False, help_text="staff only")
     data_version = serializers.IntegerField(required=False, help_text="staff only")
+    lookups_locked_until = serializers.DateTimeField(
+        required=False, allow_null=True,
+        help_text="staff only: lookups with an access code are locked until then (too many "
+                  "wrong codes)")

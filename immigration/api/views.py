@@ -18,7 +18,6 @@ from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from immigration import intake, printing
@@ -32,6 +31,13 @@ from immigration.models import Announcement, Office, PassportApplication
 from immigration.print_jobs import CENTRAL_PRINTING
 from immigration.references import normalize_reference
 from immigration.selectors import application_list, application_of_office, office_print_jobs
+from immigration.signin import reference_lock
+from immigration.signin.schema import ERROR_RESPONSE, THROTTLED_RESPONSE
+from immigration.signin.throttles import (
+    SharedRateThrottle,
+    SubmissionClientThrottle,
+    SubmissionNikThrottle,
+)
 from queueing.dead_letters import dead_letter_retry
 from queueing.models import MessageStatus, OutboxMessage
 from queueing.stats import queue_stats
@@ -135,8 +141,18 @@ def submit_response(
     return response
 
 
+def _show_lookup_locks(rows: list[dict[str, Any]]) -> None:
+    """Tell staff which applications are being guessed at: lookups locked after wrong codes."""
+    locks = reference_lock.locked_until(row["reference"] for row in rows)
+    for row in rows:
+        row["lookups_locked_until"] = locks.get(row["reference"])
+
+
 class ApplicationsView(APIView):
     """POST: submit (anyone). GET: list the office's applications (staff)."""
+
+    # Anonymous submissions per client and per NIK (retries of one submission count once).
+    throttle_classes = [SubmissionClientThrottle, SubmissionNikThrottle]
 
     def get_permissions(self) -> list[Any]:
         return [IsCounterStaff()] if self.request.method == "GET" else []
@@ -145,7 +161,7 @@ class ApplicationsView(APIView):
         operation_id="applications_submit",
         request=s.ApplicationInput,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: s.SubmissionOutput},
+        responses={201: s.SubmissionOutput, 429: THROTTLED_RESPONSE},
     )
     def post(self, request: Request) -> HttpResponse:
         return submit_response(request)
@@ -179,18 +195,22 @@ class ApplicationsView(APIView):
         central = central_health()
         rows = [application_view(a, language=_language(request), staff=True, central=central)
                 for a in page or []]
+        _show_lookup_locks(rows)
         return paginator.get_paginated_response(s.ApplicationOutput(rows, many=True).data)
 
 
 class ApplicationDetailView(APIView):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SharedRateThrottle]
     throttle_scope = "lookup"
 
     @extend_schema(operation_id="applications_status", parameters=[ACCESS_CODE_HEADER],
-                   responses={200: s.ApplicationOutput})
+                   responses={200: s.ApplicationOutput, 404: ERROR_RESPONSE,
+                              429: THROTTLED_RESPONSE})
     def get(self, request: Request, reference: str) -> Response:
         application, staff = application_for_caller(request, reference, prefetch=["events"])
         data = application_view(application, language=_language(request), staff=staff)
+        if staff:
+            _show_lookup_locks([data])
         response = Response(s.ApplicationOutput(data).data)
         response["Cache-Control"] = "no-store"
         return response

@@ -18,7 +18,6 @@ from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from immigration.api import serializers as s
@@ -46,6 +45,7 @@ from immigration.lifecycle import Status
 from immigration.models import Office, PassportApplication
 from immigration.readiness import blockers as readiness_blockers
 from immigration.references import normalize_reference
+from immigration.signin.throttles import SharedRateThrottle
 
 
 def _language(request: Request) -> str:
@@ -197,7 +197,7 @@ class SlotCalendarView(APIView):
 
 
 class AppointmentView(APIView):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SharedRateThrottle]
     throttle_scope = "lookup"
 
     @extend_schema(operation_id="counter_appointment", responses={200: OpenApiTypes.OBJECT})

@@ -21,7 +21,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from immigration.api.errors import ApiError
@@ -33,6 +32,8 @@ from immigration.dossier.selectors import file_view
 from immigration.dossier.storage import open_chunks
 from immigration.models import PassportApplication
 from immigration.references import normalize_reference
+from immigration.signin import reference_lock
+from immigration.signin.throttles import SharedRateThrottle, UploadCreateThrottle
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,checksum,expiration,termination"
@@ -85,7 +86,7 @@ def _int_header(request: Request, name: str, code: str) -> int:
 class TusView(APIView):
     """What every tus endpoint shares: the version header, throttling, response headers."""
 
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SharedRateThrottle, UploadCreateThrottle]
     throttle_scope = "upload"
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -167,14 +168,21 @@ class UploadsView(TusView):
         if problems:
             raise ApiError("invalid_metadata", _("Upload-Metadata is not valid."), 400,
                            fields=problems)
+        by_code = not is_counter_staff(request.user)
+        if by_code:  # the same per-reference lock as status lookups (a second place to guess)
+            reference_lock.ensure_not_locked(reference)
         application = PassportApplication.objects.filter(reference=reference).first()
         if application is None:
+            if by_code:
+                reference_lock.record_wrong_code(reference)
             raise _not_found()
         if not _may_touch(request, application, kind):
-            if kind in COUNTER_KINDS and not is_counter_staff(request.user) and \
+            if kind in COUNTER_KINDS and by_code and \
                     application.access_code_matches(request.headers.get("X-Access-Code", "")):
                 raise ApiError("kind_not_allowed",
                                _("The photo and signature are taken at the counter."), 403)
+            if by_code:
+                reference_lock.record_wrong_code(reference)
             raise _not_found()
         declared = declared_media_type(filename=metadata.get("filename", ""),
                                        filetype=metadata.get("filetype", ""))

@@ -9,10 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from rest_framework.authtoken.models import Token
 
 from immigration.counter.models import QuotaSlot, Ticket
-from tests.conftest import application_payload
+from tests.conftest import api_token, application_payload
 from tests.counter.conftest import counter_applicant, submit_with
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,7 +47,7 @@ def test_fifty_bookers_of_the_last_places_never_overbook(live_server, schedule, 
 
 def test_clerks_checking_in_at_once_never_share_a_number(live_server, api, bambang, schedule):
     references = [submit_with(api).json()["reference"] for _ in range(30)]
-    token = Token.objects.create(user=bambang).key
+    token = api_token(bambang)
     url = f"{live_server.url}/api/v1/offices/NNK/arrivals"
     responses = _pool_post([(url, {"reference": r}, {"Authorization": f"Token {token}"})
                             for r in references])
@@ -63,7 +62,7 @@ def test_counters_calling_at_once_never_call_one_person_twice(live_server, api, 
     for _ in range(12):
         reference = submit_with(api).json()["reference"]
         bambang_api.post("/api/v1/offices/NNK/arrivals", {"reference": reference}, format="json")
-    token = Token.objects.get_or_create(user=bambang)[0].key
+    token = api_token(bambang)
     calls = [(f"{live_server.url}/api/v1/offices/NNK/counters/{n}/call-next", {},
               {"Authorization": f"Token {token}"}) for n in range(1, 21)]
     responses = _pool_post(calls)

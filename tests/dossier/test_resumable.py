@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 from tusclient.client import TusClient
 
 from immigration.dossier.models import DossierFile, FileChunk, PendingChunk, PendingUpload
 from immigration.dossier.storage import CHUNK_SIZE, open_chunks
+from tests.conftest import api_token
 from tests.dossier.conftest import Submitted
 from tests.dossier.tus import Sha256Uploader, metadata
 from tests.fixtures.dossier import small_jpeg, small_pdf
@@ -58,9 +58,9 @@ def test_siti_uploads_a_document_with_tuspy_in_checksummed_pieces(
 def test_bambang_uploads_the_photo_with_his_token(
     live_server: Any, siti_application: Submitted, bambang: User,
 ) -> None:
-    token, _ = Token.objects.get_or_create(user=bambang)
+    token = api_token(bambang)
     data = small_jpeg(width=600, height=800, seed=11)
-    uploader = _uploader(live_server, {"Authorization": f"Token {token.key}"}, data,
+    uploader = _uploader(live_server, {"Authorization": f"Token {token}"}, data,
                          reference=siti_application.reference, kind="photo", chunk_size=4096)
     uploader.metadata["filename"] = "photo.jpg"
     uploader.upload()

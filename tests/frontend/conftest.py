@@ -3,6 +3,7 @@ server. Siti, an applicant from Nunukan, uses a 360 px phone."""
 
 from __future__ import annotations
 
+import base64
 import importlib
 import os
 from collections.abc import Callable, Iterator
@@ -13,6 +14,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 from immigration.dossier.models import Requirement
 from immigration.models import Office
+from immigration.signin.second_factor import confirmed_device, pending_device
+from tests.conftest import totp_code
 
 # Playwright's sync API runs an asyncio loop in this thread; the ORM calls the tests make
 # between browser steps are ordinary synchronous calls, so Django's guard does not apply.
@@ -135,10 +138,22 @@ STAFF_PASSWORD = "rahasia-loket"
 
 
 def staff_login(page: Page, user: Any) -> None:
-    """Log a counter clerk in through the staff login form (the password is set here)."""
+    """Log a counter clerk in through the staff login form (the password is set here) and the
+    one-time-code page: enrolling on the first sign-in (the code is computed from the key the page
+    shows, as an authenticator app would), giving a code from the same device afterwards."""
     user.set_password(STAFF_PASSWORD)
     user.save()
     page.goto("/staff/login")
     page.fill("#id_username", user.username)
     page.fill("#id_password", STAFF_PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_selector("#id_otp")
+    device = confirmed_device(user)
+    if device is None:
+        device = pending_device(user)
+        shown = page.text_content("#otp-secret") or ""
+        assert shown.strip() == base64.b32encode(device.bin_key).decode()
+    page.fill("#id_otp", totp_code(device))
+    with page.expect_navigation():
+        page.click("#otp-form button[type=submit]")
+    assert "/staff/otp" not in page.url, "the one-time code was refused"

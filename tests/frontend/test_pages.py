@@ -15,6 +15,8 @@ from django.test import Client
 
 from immigration.models import Office
 from immigration.nik import PROVINCE_CODES
+from immigration.signin.second_factor import pending_device
+from tests.conftest import totp_code
 
 SHELL_PAGES = ["/", "/mine", "/track", "/receipt", "/board"]
 
@@ -95,6 +97,13 @@ def test_bambang_logs_in_and_sees_his_office(client: Client, bambang: User,
                                          "next": "/staff/applications"})
     assert login.status_code == 302
     assert login["Location"] == "/staff/applications"
+    # The password alone opens nothing: first the one-time code (enrolment on a first sign-in).
+    assert client.get("/staff/applications")["Location"] == "/staff/otp?next=/staff/applications"
+    enrol = client.get("/staff/otp?next=/staff/applications")
+    assert enrol.context["enrol"]
+    device = pending_device(bambang)
+    otp = client.post("/staff/otp", {"otp": totp_code(device), "next": "/staff/applications"})
+    assert otp["Location"] == "/staff/applications"
     page = client.get("/staff/applications")
     assert page.status_code == 200
     assert "NNK" in page.content.decode()

@@ -7,7 +7,7 @@ import pytest
 
 from immigration.models import PRINT_JOB_TOPIC, PassportApplication
 from queueing.models import OutboxMessage
-from tests.conftest import application_payload, client_for
+from tests.conftest import application_payload, client_for, otp_device, totp_code
 from tests.fixtures.approvable import make_approvable
 
 pytestmark = pytest.mark.django_db
@@ -120,12 +120,14 @@ def test_list_filters_by_status_service_and_nik(bambang_api, submit, siti, dewi,
     assert bambang_api.get("/api/v1/applications?status=bogus").status_code == 400
 
 
-def test_token_can_be_obtained_with_username_and_password(api, bambang):
+def test_token_can_be_obtained_with_username_password_and_one_time_code(api, bambang):
     bambang.set_password("rahasia-123")
     bambang.save()
-    response = api.post("/api/v1/auth/token", {"username": "bambang", "password": "rahasia-123"})
+    code = totp_code(otp_device(bambang))
+    response = api.post("/api/v1/auth/token",
+                        {"username": "bambang", "password": "rahasia-123", "otp": code})
     assert response.status_code == 200
-    assert len(response.json()["token"]) == 40
+    assert len(response.json()["token"]) == 64
 
 
 def test_announcements_show_on_the_board(bambang_api, api):

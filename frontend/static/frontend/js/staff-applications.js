@@ -2,7 +2,7 @@
 // act. Approve and collect act at once; reject and resubmit open a small form under the row,
 // which sends nothing until it is valid and shows the server's refusals next to the inputs.
 import { esc } from "./shared.js";
-import { call, clearErrors, lengthProblem, problem, say, showErrors, t } from "./staff.js";
+import { call, clearErrors, lengthProblem, problem, say, showErrors, t, when } from "./staff.js";
 
 const ACTIONS = { received: ["approve", "reject"], ready_for_pickup: ["collect"],
   needs_attention: ["resubmit", "reject"] };
@@ -22,8 +22,11 @@ const actionUrl = (reference, action) =>
   `/api/v1/applications/${encodeURIComponent(reference)}/${action}`;
 
 function rowHtml(a) {
-  const attention = a.status === "needs_attention" && a.attention_reason
-    ? `<p class="attention">${esc(t("staff.attention", { reason: a.attention_reason }))}</p>` : "";
+  const attention = (a.status === "needs_attention" && a.attention_reason
+    ? `<p class="attention">${esc(t("staff.attention", { reason: a.attention_reason }))}</p>` : "") +
+    // Someone is guessing this application's access code: lookups are paused until then.
+    (a.lookups_locked_until
+      ? `<p class="attention" data-lookups-locked>${esc(t("staff.lookups.locked", { at: when(a.lookups_locked_until) }))}</p>` : "");
   const buttons = (ACTIONS[a.status] || []).map((act) => {
     const name = t(`staff.act.${act}`);
     const expands = WITH_FORM.has(act) ? ' aria-expanded="false" aria-controls="panel"' : "";
