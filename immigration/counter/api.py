@@ -45,6 +45,7 @@ from immigration.lifecycle import Status
 from immigration.models import Office, PassportApplication
 from immigration.readiness import blockers as readiness_blockers
 from immigration.references import normalize_reference
+from immigration.signin.schema import ERROR_RESPONSE, THROTTLED_RESPONSE
 from immigration.signin.throttles import SharedRateThrottle
 
 
@@ -200,13 +201,16 @@ class AppointmentView(APIView):
     throttle_classes = [SharedRateThrottle]
     throttle_scope = "lookup"
 
-    @extend_schema(operation_id="counter_appointment", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="counter_appointment",
+                   responses={200: OpenApiTypes.OBJECT, 404: ERROR_RESPONSE,
+                              429: THROTTLED_RESPONSE})
     def get(self, request: Request, reference: str) -> Response:
         application, _staff = application_for_caller(request, reference)
         return _no_store(Response(slots.appointment_view(application)))
 
     @extend_schema(operation_id="counter_appointment_reschedule", request=RescheduleInput,
-                   responses={200: OpenApiTypes.OBJECT})
+                   responses={200: OpenApiTypes.OBJECT, 404: ERROR_RESPONSE,
+                              429: THROTTLED_RESPONSE})
     def put(self, request: Request, reference: str) -> Response:
         data = _parse(RescheduleInput, request.data)
         with transaction.atomic():
@@ -220,7 +224,8 @@ class AppointmentView(APIView):
         return _no_store(Response(slots.appointment_view(application)))
 
     @extend_schema(operation_id="counter_appointment_release", request=OptionalReasonInput,
-                   responses={200: OpenApiTypes.OBJECT})
+                   responses={200: OpenApiTypes.OBJECT, 404: ERROR_RESPONSE,
+                              429: THROTTLED_RESPONSE})
     def delete(self, request: Request, reference: str) -> Response:
         data = _parse(OptionalReasonInput, request.data)
         application, staff = application_for_caller(request, reference)
@@ -638,7 +643,8 @@ class PickupView(APIView):
 
 class CancelView(APIView):
     @extend_schema(operation_id="counter_cancel", request=OptionalReasonInput,
-                   responses={200: s.ApplicationOutput})
+                   responses={200: s.ApplicationOutput, 404: ERROR_RESPONSE,
+                              429: THROTTLED_RESPONSE})
     def post(self, request: Request, reference: str) -> Response:
         data = _parse(OptionalReasonInput, request.data)
         with transaction.atomic():

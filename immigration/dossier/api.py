@@ -33,6 +33,7 @@ from immigration.dossier.storage import open_chunks
 from immigration.models import PassportApplication
 from immigration.references import normalize_reference
 from immigration.signin import reference_lock
+from immigration.signin.schema import ERROR_RESPONSE, THROTTLED_RESPONSE
 from immigration.signin.throttles import SharedRateThrottle, UploadCreateThrottle
 
 TUS_VERSION = "1.0.0"
@@ -135,7 +136,9 @@ class UploadsView(TusView):
     """tus creation: POST with Upload-Length and Upload-Metadata (reference, kind, sha256)."""
 
     @extend_schema(
-        operation_id="uploads_create", request=None, responses={201: None},
+        operation_id="uploads_create", request=None,
+        responses={201: None, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE,
+                   412: ERROR_RESPONSE, 413: ERROR_RESPONSE, 429: THROTTLED_RESPONSE},
         parameters=[
             TUS_HEADER,
             OpenApiParameter("Upload-Length", OpenApiTypes.INT, OpenApiParameter.HEADER,
@@ -168,6 +171,7 @@ class UploadsView(TusView):
         if problems:
             raise ApiError("invalid_metadata", _("Upload-Metadata is not valid."), 400,
                            fields=problems)
+        assert reference is not None  # refused above otherwise
         by_code = not is_counter_staff(request.user)
         if by_code:  # the same per-reference lock as status lookups (a second place to guess)
             reference_lock.ensure_not_locked(reference)

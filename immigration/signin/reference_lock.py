@@ -39,26 +39,28 @@ def _lock_key(subject: str) -> str:
     return f"access-code-lock:{subject}"
 
 
-def reference_locked() -> ApiError:
-    return ApiError(
-        "reference_locked",
-        _("Too many wrong access codes for this reference. Lookups are paused for a while; "
-          "try again later or ask at the office."),
-        429,
-    )
+class ReferenceLocked(ApiError):
+    """429 with Retry-After (DRF's handler sends `wait` as the header)."""
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(
+            "reference_locked",
+            _("Too many wrong access codes for this reference. Lookups are paused for a while; "
+              "try again later or ask at the office."),
+            429,
+        )
+        self.wait = wait
 
 
 def ensure_not_locked(reference: str) -> None:
     """Raise 429 `reference_locked` (with Retry-After) while the reference is locked."""
     try:
         until = throttle_cache().get(_lock_key(_subject(reference)))
-    except Exception as exc:  # noqa: BLE001 - Redis away: fail open, said in the log
+    except Exception as exc:  # Redis away: fail open, said in the log
         log.warning("access-code lock not checked (%s)", type(exc).__name__)
         return
     if until is not None:
-        error = reference_locked()
-        error.wait = max(1, int(float(until) - time.time() + 0.999))
-        raise error
+        raise ReferenceLocked(wait=max(1, int(float(until) - time.time() + 0.999)))
 
 
 def record_wrong_code(reference: str) -> None:
@@ -71,7 +73,7 @@ def record_wrong_code(reference: str) -> None:
             seconds = settings.ACCESS_CODE_LOCK_SECONDS
             if throttle_cache().add(_lock_key(subject), time.time() + seconds, timeout=seconds):
                 log.warning("access codes locked for a reference after %d failures", failures)
-    except Exception as exc:  # noqa: BLE001 - Redis away: fail open, said in the log
+    except Exception as exc:  # Redis away: fail open, said in the log
         log.warning("wrong access code not counted (%s)", type(exc).__name__)
 
 
@@ -82,7 +84,7 @@ def locked_until(references: Iterable[str]) -> dict[str, dt.datetime]:
         return {}
     try:
         found = throttle_cache().get_many(list(wanted))
-    except Exception as exc:  # noqa: BLE001 - Redis away: no flag shown, said in the log
+    except Exception as exc:  # Redis away: no flag shown, said in the log
         log.warning("access-code locks not read (%s)", type(exc).__name__)
         return {}
     return {wanted[key]: dt.datetime.fromtimestamp(float(until), tz=dt.UTC)

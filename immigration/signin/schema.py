@@ -12,8 +12,10 @@ from rest_framework import serializers
 class ErrorBody(serializers.Serializer[Any]):
     error = serializers.CharField(help_text="A stable machine-readable code.")
     detail = serializers.CharField(help_text="What went wrong, in the requester's language.")
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
-                                   required=False)
+    # DRF's metaclass takes declared fields out of the class body, so this does not shadow
+    # Serializer.fields at run time; mypy sees only the class body.
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()), required=False)
     field_codes = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()), required=False)
 

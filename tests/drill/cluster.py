@@ -83,12 +83,12 @@ def wait_for(check: Any, *, timeout: float, what: str, interval: float = 0.1) ->
         time.sleep(interval)
 
 
-@dataclass
 UNLIMITED_RATES = {name: "1000000/s" for name in (
     "SUBMIT_CLIENT_THROTTLE", "SUBMIT_NIK_THROTTLE", "LOOKUP_THROTTLE", "UPLOAD_THROTTLE",
     "UPLOAD_CREATE_THROTTLE")}
 
 
+@dataclass
 class Cluster:
     workdir: Path
     database_url: str
