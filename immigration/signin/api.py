@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate, user_logged_in
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from knox.models import AuthToken
+from knox.settings import knox_settings
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -63,7 +65,8 @@ class TokenObtainView(APIView):
         responses={200: TokenOutput, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE,
                    429: THROTTLED_RESPONSE},
         description="400 `invalid_credentials` (wrong username, password or code), "
-                    "403 `second_factor_not_enrolled` (sign in on the staff pages first), "
+                    "403 `second_factor_not_enrolled` (sign in on the staff pages first) or "
+                    "`too_many_tokens` (revoke one first), "
                     "429 `locked_out` (too many failures: account or client locked for a while) "
                     "or `throttled`.",
     )
@@ -89,6 +92,13 @@ class TokenObtainView(APIView):
             if getattr(http_request, "axes_locked_out", False):
                 raise _locked_out()
             raise wrong
+        # Expired tokens go; a user holding the maximum must revoke one first (knox's own login
+        # view has this rule, which this view replaces).
+        AuthToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
+        limit = knox_settings.TOKEN_LIMIT_PER_USER
+        if limit is not None and AuthToken.objects.filter(user=user).count() >= limit:
+            raise ApiError("too_many_tokens",
+                           _("You hold the maximum number of API tokens; revoke one first."), 403)
         instance, token = AuthToken.objects.create(user=user)
         # Resets axes' failure count for the account (AXES_RESET_ON_SUCCESS) and logs the
         # sign-in, as a session login does.

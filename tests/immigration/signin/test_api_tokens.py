@@ -64,3 +64,25 @@ def test_rest_framework_authtoken_is_gone(db):
 
     assert not apps.is_installed("rest_framework.authtoken")
     assert User.objects.model._meta.get_field("auth_token_set")
+
+
+def test_a_user_holds_at_most_the_configured_number_of_tokens(bambang, settings):
+    from tests.conftest import otp_device, totp_code
+
+    settings.REST_KNOX = {**settings.REST_KNOX, "TOKEN_LIMIT_PER_USER": 2}
+    bambang.set_password("rahasia-loket-77")
+    bambang.save()
+    api_token(bambang)
+    api_token(bambang)
+    response = APIClient().post("/api/v1/auth/token", {
+        "username": "bambang", "password": "rahasia-loket-77",
+        "otp": totp_code(otp_device(bambang))}, format="json")
+    assert response.status_code == 403
+    assert response.json()["error"] == "too_many_tokens"
+    # Expired ones do not count.
+    AuthToken.objects.filter(user=bambang).update(expiry=timezone.now() - dt.timedelta(1))
+    response = APIClient().post("/api/v1/auth/token", {
+        "username": "bambang", "password": "rahasia-loket-77",
+        "otp": totp_code(otp_device(bambang))}, format="json")
+    assert response.status_code == 200
+    assert AuthToken.objects.filter(user=bambang).count() == 1
