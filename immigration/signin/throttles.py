@@ -140,11 +140,12 @@ class SubmissionNikThrottle(_SubmissionThrottle):
     fixed_scope = "submit_nik"
 
     def anonymous_subject(self, request: Request) -> str | None:
-        try:
-            applicant = request.data.get("applicant")
-            nik = applicant.get("nik") if isinstance(applicant, dict) else None
-        except Exception:  # unparsable body: the view answers it with a 4xx
-            return None
+        # A body that does not parse raises here, as it would in the view: the client gets the
+        # same 400 parse_error (DRF keeps an empty body after a parse failure, so swallowing the
+        # error would turn it into a misleading "invalid").
+        data = request.data
+        applicant = data.get("applicant") if isinstance(data, dict) else None
+        nik = applicant.get("nik") if isinstance(applicant, dict) else None
         if not isinstance(nik, str) or not nik.strip():
             return None
         return blind_index(nik.strip(), purpose="submit-limit")

@@ -119,3 +119,24 @@ def test_force_login_in_tests_gives_a_verified_session(client: Client, bambang: 
     """The test helper (tests/conftest.py) other suites rely on."""
     client.force_login(bambang)
     assert client.get("/staff/applications").status_code == 200
+
+
+def test_demo_accounts_get_a_known_secret_and_demo_otp_prints_a_working_code(nunukan, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert settings.DEMO_TOTP_SECRET in out.getvalue()
+    token = out.getvalue().rsplit("API token: ", 1)[1].strip()
+    assert APIClient(HTTP_AUTHORIZATION=f"Token {token}").get("/api/v1/queue").status_code == 200
+    petugas = User.objects.get(username="petugas")
+    printed = StringIO()
+    call_command("demo_otp", stdout=printed)
+    code = printed.getvalue().split()[0]
+    client = Client()
+    client.post("/staff/login", {"username": "petugas", "password": "tangguh-loket-2026"})
+    assert client.post("/staff/otp", {"otp": code}).status_code == 302
+    assert client.get("/staff/applications").status_code == 200
+    assert TOTPDevice.objects.get(user=petugas).confirmed
