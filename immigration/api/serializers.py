@@ -197,3 +197,12 @@ class ApplicationOutput(serializers.Serializer):  # type: ignore[type-arg]
         required=False, allow_null=True,
         help_text="staff only: lookups with an access code are locked until then (too many "
                   "wrong codes)")
+
+
+class ApplicationPageOutput(serializers.Serializer):  # type: ignore[type-arg]
+    """One page of the staff list (DRF's PageNumberPagination shape)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ApplicationOutput(many=True)

@@ -25,6 +25,7 @@ from immigration.api import serializers as s
 from immigration.api.capabilities import application_for_caller
 from immigration.api.errors import ApiError
 from immigration.api.permissions import IsCounterStaff
+from immigration.api.schema import ERRORS
 from immigration.board import application_view, central_health, office_board
 from immigration.corrections import application_resubmit
 from immigration.models import Announcement, Office, PassportApplication
@@ -32,7 +33,6 @@ from immigration.print_jobs import CENTRAL_PRINTING
 from immigration.references import normalize_reference
 from immigration.selectors import application_list, application_of_office, office_print_jobs
 from immigration.signin import reference_lock
-from immigration.signin.schema import ERROR_RESPONSE, THROTTLED_RESPONSE
 from immigration.signin.throttles import (
     SharedRateThrottle,
     SubmissionClientThrottle,
@@ -161,7 +161,7 @@ class ApplicationsView(APIView):
         operation_id="applications_submit",
         request=s.ApplicationInput,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: s.SubmissionOutput, 429: THROTTLED_RESPONSE},
+        responses={201: s.SubmissionOutput},
     )
     def post(self, request: Request) -> HttpResponse:
         return submit_response(request)
@@ -175,7 +175,7 @@ class ApplicationsView(APIView):
             OpenApiParameter("X-Search", OpenApiTypes.STR, OpenApiParameter.HEADER,
                              description="reference or NIK (exact); a NIK never goes in a URL"),
         ],
-        responses={200: s.ApplicationOutput(many=True)},
+        responses={200: s.ApplicationPageOutput},
     )
     def get(self, request: Request) -> Response:
         q = request.query_params.get("q", "").strip()
@@ -204,8 +204,7 @@ class ApplicationDetailView(APIView):
     throttle_scope = "lookup"
 
     @extend_schema(operation_id="applications_status", parameters=[ACCESS_CODE_HEADER],
-                   responses={200: s.ApplicationOutput, 404: ERROR_RESPONSE,
-                              429: THROTTLED_RESPONSE})
+                   responses={200: s.ApplicationOutput})
     def get(self, request: Request, reference: str) -> Response:
         application, staff = application_for_caller(request, reference, prefetch=["events"])
         data = application_view(application, language=_language(request), staff=staff)
@@ -358,6 +357,7 @@ class PrintingWebhookView(APIView):
             "at": serializers.DateTimeField(), "reason": serializers.CharField(required=False),
         }),
         responses={200: OpenApiTypes.OBJECT},
+        extensions={ERRORS: ["401"]},  # unsigned, wrongly signed or stale
     )
     def post(self, request: Request) -> Response:
         body = request.body

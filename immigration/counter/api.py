@@ -45,7 +45,6 @@ from immigration.lifecycle import Status
 from immigration.models import Office, PassportApplication
 from immigration.readiness import blockers as readiness_blockers
 from immigration.references import normalize_reference
-from immigration.signin.schema import ERROR_RESPONSE, THROTTLED_RESPONSE
 from immigration.signin.throttles import SharedRateThrottle
 
 
@@ -202,15 +201,13 @@ class AppointmentView(APIView):
     throttle_scope = "lookup"
 
     @extend_schema(operation_id="counter_appointment",
-                   responses={200: OpenApiTypes.OBJECT, 404: ERROR_RESPONSE,
-                              429: THROTTLED_RESPONSE})
+                   responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, reference: str) -> Response:
         application, _staff = application_for_caller(request, reference)
         return _no_store(Response(slots.appointment_view(application)))
 
     @extend_schema(operation_id="counter_appointment_reschedule", request=RescheduleInput,
-                   responses={200: OpenApiTypes.OBJECT, 404: ERROR_RESPONSE,
-                              429: THROTTLED_RESPONSE})
+                   responses={200: OpenApiTypes.OBJECT})
     def put(self, request: Request, reference: str) -> Response:
         data = _parse(RescheduleInput, request.data)
         with transaction.atomic():
@@ -224,8 +221,7 @@ class AppointmentView(APIView):
         return _no_store(Response(slots.appointment_view(application)))
 
     @extend_schema(operation_id="counter_appointment_release", request=OptionalReasonInput,
-                   responses={200: OpenApiTypes.OBJECT, 404: ERROR_RESPONSE,
-                              429: THROTTLED_RESPONSE})
+                   responses={200: OpenApiTypes.OBJECT})
     def delete(self, request: Request, reference: str) -> Response:
         data = _parse(OptionalReasonInput, request.data)
         application, staff = application_for_caller(request, reference)
@@ -606,7 +602,15 @@ class CashReportView(APIView):
     permission_classes = [IsCounterStaff]
     renderer_classes = [JSONRenderer, CSVRenderer]
 
-    @extend_schema(operation_id="counter_cash_report", responses={200: OpenApiTypes.OBJECT})
+    def handle_exception(self, exc: Exception) -> Response:
+        # A refusal is JSON whatever format was asked for: CSV has no place for an error.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+    @extend_schema(operation_id="counter_cash_report",
+                   responses={(200, "application/json"): OpenApiTypes.OBJECT,
+                              (200, "text/csv"): OpenApiTypes.STR})
     def get(self, request: Request, code: str, format: str | None = None) -> Response:
         office = _own_office(request, code)
         cs = CounterSettings.for_office(office)
@@ -643,8 +647,7 @@ class PickupView(APIView):
 
 class CancelView(APIView):
     @extend_schema(operation_id="counter_cancel", request=OptionalReasonInput,
-                   responses={200: s.ApplicationOutput, 404: ERROR_RESPONSE,
-                              429: THROTTLED_RESPONSE})
+                   responses={200: s.ApplicationOutput})
     def post(self, request: Request, reference: str) -> Response:
         data = _parse(OptionalReasonInput, request.data)
         with transaction.atomic():

@@ -33,7 +33,6 @@ from immigration.dossier.storage import open_chunks
 from immigration.models import PassportApplication
 from immigration.references import normalize_reference
 from immigration.signin import reference_lock
-from immigration.signin.schema import ERROR_RESPONSE, THROTTLED_RESPONSE
 from immigration.signin.throttles import SharedRateThrottle, UploadCreateThrottle
 
 TUS_VERSION = "1.0.0"
@@ -137,8 +136,7 @@ class UploadsView(TusView):
 
     @extend_schema(
         operation_id="uploads_create", request=None,
-        responses={201: None, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE,
-                   412: ERROR_RESPONSE, 413: ERROR_RESPONSE, 429: THROTTLED_RESPONSE},
+        responses={201: None},
         parameters=[
             TUS_HEADER,
             OpenApiParameter("Upload-Length", OpenApiTypes.INT, OpenApiParameter.HEADER,
@@ -290,7 +288,8 @@ def _staff_file(request: Request, reference: str, file_id: int) -> DossierFile:
 class FileContentView(APIView):
     permission_classes = [IsCounterStaff]
 
-    @extend_schema(operation_id="dossier_file_content", responses={200: OpenApiTypes.BINARY})
+    @extend_schema(operation_id="dossier_file_content",
+                   responses={(200, "*/*"): OpenApiTypes.BINARY})
     def get(self, request: Request, reference: str, file_id: int) -> StreamingHttpResponse:
         file = _staff_file(request, reference, file_id)
         response = StreamingHttpResponse(open_chunks(file), content_type=file.media_type)

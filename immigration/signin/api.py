@@ -20,10 +20,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from immigration.api.errors import ApiError
+from immigration.api.schema import ERRORS
 from immigration.signin import second_factor
 from immigration.signin.accounts import token_revoke
 from immigration.signin.lockout import locked_out_detail
-from immigration.signin.schema import ERROR_RESPONSE, THROTTLED_RESPONSE
 from immigration.signin.throttles import SharedRateThrottle
 
 
@@ -62,8 +62,7 @@ class TokenObtainView(APIView):
 
     @extend_schema(
         operation_id="auth_token_obtain", request=TokenInput,
-        responses={200: TokenOutput, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE,
-                   429: THROTTLED_RESPONSE},
+        responses={200: TokenOutput}, extensions={ERRORS: ["403"]},
         description="400 `invalid_credentials` (wrong username, password or code), "
                     "403 `second_factor_not_enrolled` (sign in on the staff pages first) or "
                     "`too_many_tokens` (revoke one first), "
@@ -112,8 +111,7 @@ class TokensView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(operation_id="auth_tokens_list",
-                   responses={200: TokenRow(many=True), 401: ERROR_RESPONSE,
-                              403: ERROR_RESPONSE})
+                   responses={200: TokenRow(many=True)})
     def get(self, request: Request) -> Response:
         current = request.auth.digest if isinstance(request.auth, AuthToken) else None
         rows = [{"id": t.token_key, "created": t.created, "expiry": t.expiry,
@@ -126,8 +124,7 @@ class TokenRevokeView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(operation_id="auth_token_revoke", request=None,
-                   responses={204: None, 401: ERROR_RESPONSE, 403: ERROR_RESPONSE,
-                              404: ERROR_RESPONSE})
+                   responses={204: None})
     def delete(self, request: Request, token_id: str) -> Response:
         """Revoke one of the caller's own tokens (`id` from the list); 404 for anyone else's."""
         revoked = token_revoke(
