@@ -10,12 +10,12 @@ from django.db import transaction
 from django.db.models import QuerySet
 from knox.models import AuthToken
 
+from immigration.audit import audit_record
+
 
 def account_unlock(*, attempts: QuerySet[AccessAttempt], by: Any) -> int:
     """Forget the failed sign-ins in `attempts` (axes' lockout records): the accounts and
     clients they locked can sign in again at once. Returns how many were removed."""
-    from immigration.audit import audit_record
-
     with transaction.atomic():
         removed = 0
         for attempt in attempts:
@@ -29,8 +29,6 @@ def account_unlock(*, attempts: QuerySet[AccessAttempt], by: Any) -> int:
 
 def token_revoke(*, tokens: QuerySet[AuthToken], by: Any) -> int:
     """Delete API tokens, recording who revoked whose. Returns how many."""
-    from immigration.audit import audit_record
-
     with transaction.atomic():
         count = 0
         for token in tokens.select_related("user"):

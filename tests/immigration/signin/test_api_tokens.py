@@ -10,6 +10,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from immigration.audit.models import AuditEntry
 from tests.conftest import api_token
 
 
@@ -38,6 +39,8 @@ def test_staff_list_and_revoke_their_own_tokens(bambang):
     assert _client(laptop).delete(f"/api/v1/auth/tokens/{script_id}").status_code == 204
     assert _client(script).get("/api/v1/queue").status_code == 401
     assert _client(laptop).get("/api/v1/queue").status_code == 200
+    entry = AuditEntry.objects.get(action="token.revoke")
+    assert entry.actor == bambang and entry.detail == {"user": "bambang", "token": script_id}
 
 
 def test_nobody_revokes_someone_elses_token(bambang, dewi):
@@ -57,6 +60,7 @@ def test_an_admin_revokes_any_token(bambang, admin_client):
     assert response.status_code == 302
     assert not AuthToken.objects.filter(user=bambang).exists()
     assert _client(token).get("/api/v1/queue").status_code == 401
+    assert AuditEntry.objects.filter(action="token.revoke", actor__username="admin").count() == 1
 
 
 def test_rest_framework_authtoken_is_gone(db):

@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
+from immigration.audit.models import AuditEntry
 from tests.conftest import otp_device, totp_code
 
 PASSWORD = "rahasia-loket-77"
@@ -137,12 +138,15 @@ def test_an_admin_unlocks_a_locked_account(bambang_with_password, limit, admin_c
     for _ in range(limit):
         _staff_login(attacker, "bambang", "tebakan-salah")
     assert _staff_login(Client(), "bambang", PASSWORD).status_code == 429
-    attempts = AccessAttempt.objects.filter(username="bambang")
+    attempts = list(AccessAttempt.objects.filter(username="bambang"))
     response = admin_client.post("/admin/axes/accessattempt/", {
         "action": "unlock", "_selected_action": [a.pk for a in attempts]})
     assert response.status_code == 302
     assert not AccessAttempt.objects.filter(username="bambang").exists()
     assert _staff_login(Client(), "bambang", PASSWORD).status_code == 302
+    entries = AuditEntry.objects.filter(action="account.unlock")
+    assert entries.count() == len(attempts) > 0  # one per record forgotten
+    assert {(e.actor.username, e.detail["username"]) for e in entries} == {("admin", "bambang")}
 
 
 def test_password_validators_refuse_weak_passwords(bambang):
