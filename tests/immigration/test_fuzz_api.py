@@ -12,7 +12,6 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -22,6 +21,7 @@ from schemathesis.checks import (
 )
 
 from immigration.wsgi import application
+from tests.conftest import api_token
 
 # tus PATCH bodies are raw bytes under their own media type.
 schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
@@ -45,8 +45,7 @@ def office(nunukan):
 def caller(request, office, bambang) -> dict[str, str]:
     if request.param == "anonymous":
         return {}
-    token, _ = Token.objects.get_or_create(user=bambang)
-    return {"Authorization": f"Token {token.key}"}
+    return {"Authorization": f"Token {api_token(bambang)}"}
 
 
 @schema.parametrize()
