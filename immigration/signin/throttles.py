@@ -82,6 +82,8 @@ class SharedRateThrottle(ScopedRateThrottle):
         if not self.scope:
             return True
         self.rate = self.get_rate()
+        if not self.rate or self.rate == "off":  # switched off: not even counted
+            return True
         self.num_requests, self.duration = self.parse_rate(self.rate)
         if self.num_requests is None or self.duration is None:
             return True

@@ -92,3 +92,10 @@ def test_limits_fail_open_when_redis_is_unreachable(db, lookups_3_per_min, setti
         **settings.CACHES["throttle"], "LOCATION": "redis://127.0.0.1:1/0"}}
     api = APIClient(REMOTE_ADDR="203.0.113.33")
     assert [_lookup(api).status_code for _ in range(5)] == [404] * 5
+
+
+def test_a_limit_switched_off_is_not_even_counted(db, throttle_rates):
+    throttle_rates(lookup="off")
+    api = APIClient(REMOTE_ADDR="203.0.113.34")
+    assert [_lookup(api).status_code for _ in range(5)] == [404] * 5
+    assert not any("lookup:" in k for k in _redis_keys("throttle:*"))
