@@ -325,7 +325,10 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=envfloat("SIGN_IN_LOCKOUT_MINUTES", 15.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_CLIENT_IP_CALLABLE = "immigration.signin.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "immigration.signin.lockout.lockout_response"
-AXES_RESET_ON_SUCCESS = True
+# Failures are forgotten only after the cool-off (or an admin's unlock), not at a successful
+# sign-in: otherwise a guesser holding one account of their own could clear their client's count
+# between guesses by signing into it.
+AXES_RESET_ON_SUCCESS = False
 AXES_VERBOSE = False
 LOGIN_URL = "staff-login"
 OTP_TOTP_ISSUER = envstr("OTP_TOTP_ISSUER", "Tangguh")

@@ -99,8 +99,7 @@ class TokenObtainView(APIView):
             raise ApiError("too_many_tokens",
                            _("You hold the maximum number of API tokens; revoke one first."), 403)
         instance, token = AuthToken.objects.create(user=user)
-        # Resets axes' failure count for the account (AXES_RESET_ON_SUCCESS) and logs the
-        # sign-in, as a session login does.
+        # Logged as a sign-in (last_login, axes' access log), as a session login is.
         user_logged_in.send(sender=type(user), request=http_request, user=user)
         return Response(TokenOutput({"token": token, "expiry": instance.expiry}).data)
 

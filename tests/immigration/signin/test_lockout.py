@@ -159,3 +159,16 @@ def test_password_validators_refuse_weak_passwords(bambang):
 def test_seed_demo_refuses_a_weak_password(nunukan):
     with pytest.raises(CommandError):
         call_command("seed_demo", "--username", "petugas", "--password", "petugas-demo")
+
+
+def test_signing_into_an_own_account_does_not_clear_the_clients_failures(bambang_with_password,
+                                                                         limit, dewi):
+    """A guesser holding one real account cannot reset their count between guesses."""
+    dewi.set_password(PASSWORD)
+    dewi.save()
+    guesser = Client(REMOTE_ADDR="203.0.113.14")
+    _staff_login(guesser, "andi", "salah-salah")
+    _staff_login(guesser, "budi", "salah-salah")
+    assert _staff_login(guesser, "dewi", PASSWORD).status_code == 302
+    guesser.logout()
+    assert _staff_login(guesser, "citra", "salah-salah").status_code == 429
