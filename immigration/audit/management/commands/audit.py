@@ -8,7 +8,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from immigration.audit.chain import seal
-from immigration.audit.heads import HeadRefused, export_head, public_key_b64, read_head
+from immigration.audit.heads import (
+    ExportedHead,
+    HeadRefused,
+    export_head,
+    public_key_b64,
+    read_head,
+)
 from immigration.audit.verify import verify_chain
 
 
@@ -58,7 +64,8 @@ class Command(BaseCommand):
 
         # Several heads: the chain is walked once per head, which is cheap next to trusting
         # only the latest (an old head still proves nothing before it was rewritten).
-        for exported in heads or [None]:
+        checks: list[ExportedHead | None] = [*heads] or [None]
+        for exported in checks:
             verdict = verify_chain(exported=exported, progress=progress)
             if not verdict.ok:
                 raise CommandError("audit chain broken: " + "; ".join(verdict.problems))
