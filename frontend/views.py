@@ -23,6 +23,7 @@ from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from immigration.api.permissions import is_counter_staff
+from immigration.audit import audit_record
 from immigration.lifecycle import Status, label
 from immigration.selectors import application_of_office
 
@@ -131,5 +132,6 @@ def staff_dossier(request: HttpRequest, reference: str) -> HttpResponse:
     application = application_of_office(office=office, reference=reference)
     if application is None:
         raise Http404("No such application at this office.")
+    audit_record(actor=request.user, action="dossier.open", application=application)
     return render(request, "frontend/staff/dossier.html",
                   {"page": "staff-applications", "reference": application.reference})
