@@ -387,12 +387,21 @@ class StatusEvent(models.Model):
     note = models.CharField(max_length=500, blank=True, default="")
     at = models.DateTimeField(default=timezone.now)
     # The audit chain's seal, set once by its sealer after the event committed; writers leave
-    # them empty (no lock on the accept path). The unique index also finds the unsealed rows.
-    seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    # them empty (no lock on the accept path). Both indexes are partial, so an insert touches
+    # only the small "unsealed" one.
+    seq = models.BigIntegerField(null=True, blank=True, editable=False)
     chain_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["seq"], condition=Q(seq__isnull=False),
+                                    name="statusevent_seq_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["id"], condition=Q(seq__isnull=True),
+                         name="statusevent_unsealed"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.application_id}: {self.from_status or '-'} -> {self.to_status}"
