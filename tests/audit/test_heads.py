@@ -145,3 +145,13 @@ def test_unreadable_head_file_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("{not json")
     assert "unreadable head file" in verify_against(path)
     assert seal() == 0
+
+
+def test_beat_runs_the_sealer_and_the_daily_export(settings: object) -> None:
+    from immigration.celery import app
+
+    app.loader.import_default_modules()
+    schedule = {entry["task"]: entry["schedule"]
+                for entry in settings.CELERY_BEAT_SCHEDULE.values()}  # type: ignore[attr-defined]
+    assert schedule["audit.seal"] <= 10 and schedule["audit.export_head"] == 86400.0
+    assert {"audit.seal", "audit.export_head"} <= set(app.tasks)
