@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from immigration.audit.models import GENESIS, AuditEntry, ChainHead
@@ -85,6 +86,8 @@ def seal(*, batch: int = SEAL_BATCH) -> int:
             entries = list(AuditEntry.objects.filter(seq__isnull=True).order_by("id")[:batch])
             rows: list[Sealable] = sorted([*events, *entries],
                                           key=lambda r: (r.at, kind_of(r), r.pk))
+            if rows:
+                _check_head(chain)
             previous, seq = chain.hash, chain.seq
             for row in rows:
                 seq += 1
@@ -98,6 +101,20 @@ def seal(*, batch: int = SEAL_BATCH) -> int:
         total += len(rows)
         if len(events) < batch and len(entries) < batch:
             return total
+
+
+class HeadMismatch(Exception):
+    """The head row does not point at the last sealed row (it was reset, or rows at the end of
+    the chain were deleted). Sealing stops rather than build on a chain that was tampered with;
+    `audit verify` reports where."""
+
+
+def _check_head(chain: ChainHead) -> None:
+    last = max(StatusEvent.objects.aggregate(m=Max("seq"))["m"] or 0,
+               AuditEntry.objects.aggregate(m=Max("seq"))["m"] or 0)
+    if last != chain.seq:
+        raise HeadMismatch(f"the chain head says #{chain.seq} but the last sealed entry is "
+                           f"#{last}")
 
 
 def _write_seals(model: type[StatusEvent] | type[AuditEntry], rows: list[Any]) -> None:

@@ -59,9 +59,11 @@ def verify_chain(
             progress(seq, chain.seq)
         expected += 1
     if verdict.checked < chain.seq:
+        first = verdict.checked + 1
+        span = f"entry #{first} is" if first == chain.seq else f"entries #{first}-#{chain.seq} are"
         verdict.problems.append(
-            f"sealed entries #{verdict.checked + 1}-#{chain.seq} are missing (the chain ends"
-            f" early{f' after {describe(last)}' if last else ''}): deleted")
+            f"sealed {span} missing (the chain ends early"
+            f"{f' after {describe(last)}' if last else ''}): deleted")
     elif verdict.checked > chain.seq or running != chain.hash:
         verdict.problems.append("the chain head row does not match the last sealed entry")
     if exported is not None and verdict.ok:

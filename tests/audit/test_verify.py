@@ -17,7 +17,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
 from immigration.audit import audit_record
-from immigration.audit.chain import link_hash, seal
+from immigration.audit.chain import HeadMismatch, link_hash, seal
 from immigration.audit.models import AuditEntry, ChainHead
 from immigration.audit.verify import verify_chain
 from immigration.models import Office, PassportApplication, StatusEvent
@@ -256,3 +256,29 @@ def test_command_exits_non_zero_on_a_broken_chain(nunukan: Office, bambang: User
 
     assert done.returncode != 0
     assert f"status_event id {event.pk} " in done.stderr
+
+
+def test_reset_head_row_stops_the_sealer_and_fails_verify(
+    history: list[PassportApplication], bambang: User,
+) -> None:
+    sealed(history)
+    sql("DELETE FROM audit_chainhead")
+    audit_record(actor=bambang, action="dossier.open")
+
+    with pytest.raises(HeadMismatch):
+        seal()
+    failure = verify()
+
+    assert "the chain head row does not match the last sealed entry" in failure
+    assert AuditEntry.objects.filter(seq__isnull=True).count() == 1  # nothing built on it
+
+
+def test_sealer_refuses_to_build_after_a_deleted_tail(
+    history: list[PassportApplication], bambang: User,
+) -> None:
+    sealed(history)
+    sql("DELETE FROM immigration_statusevent WHERE seq = 9")
+    sql("DELETE FROM audit_auditentry WHERE seq = 9")
+    audit_record(actor=bambang, action="dossier.open")
+
+    assert "sealed entry #9 is missing (the chain ends early" in verify()

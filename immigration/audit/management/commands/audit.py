@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from immigration.audit.chain import seal
+from immigration.audit.chain import HeadMismatch, seal
 from immigration.audit.heads import (
     ExportedHead,
     HeadRefused,
@@ -55,9 +55,13 @@ class Command(BaseCommand):
         except HeadRefused as exc:
             raise CommandError(str(exc)) from exc
         if not options["no_seal"]:
-            sealed = seal()
-            if sealed:
-                self.stdout.write(f"sealed {sealed} pending entries first")
+            try:
+                sealed = seal()
+            except HeadMismatch as exc:  # verify below names what is wrong
+                self.stderr.write(f"not sealing: {exc}")
+            else:
+                if sealed:
+                    self.stdout.write(f"sealed {sealed} pending entries first")
 
         def progress(done: int, total: int) -> None:
             self.stdout.write(f"verified {done}/{total}")
