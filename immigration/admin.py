@@ -124,7 +124,7 @@ class PassportApplicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        application = self.get_object(request, object_id)
+        application = self.get_object(request, object_id) if request.method == "GET" else None
         if application is not None and self.has_view_permission(request, application):
             audit_record(actor=request.user, action="admin.view", application=application)
         return super().change_view(request, object_id, form_url, extra_context)
