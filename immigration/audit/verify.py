@@ -73,6 +73,6 @@ def verify_chain(
                 f" {exported.exported_at} had {exported.seq}: truncated")
         elif exported.seq == 0 and exported.hash != GENESIS:
             verdict.problems.append("the exported head is not a head of this chain")
-    if progress is not None:
-        progress(verdict.checked, chain.seq)
+    if progress is not None and (verdict.checked % progress_every or not verdict.checked):
+        progress(verdict.checked, chain.seq)  # the last line, unless just printed
     return verdict
