@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
 from immigration.audit import audit_record
-from immigration.audit.chain import HeadMismatch, link_hash, seal
+from immigration.audit.chain import HeadMismatch, head, link_hash, seal
 from immigration.audit.models import AuditEntry, ChainHead
 from immigration.audit.verify import verify_chain
 from immigration.models import Office, PassportApplication, StatusEvent
@@ -282,3 +283,37 @@ def test_sealer_refuses_to_build_after_a_deleted_tail(
     audit_record(actor=bambang, action="dossier.open")
 
     assert "sealed entry #9 is missing (the chain ends early" in verify()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writers_never_wait_for_the_sealer(nunukan: Office, bambang: User) -> None:
+    """Accepting an application and auditing a read go through while the sealer holds the
+    chain-head lock: the chain adds no serialization point to the accept path."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises all writers anyway")
+    from rest_framework.test import APIClient
+
+    from tests.conftest import application_payload
+
+    results: list[int] = []
+
+    def writer() -> None:
+        try:
+            response = APIClient().post("/api/v1/applications", application_payload(),
+                                        format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+            results.append(response.status_code)
+            audit_record(actor=bambang, action="dossier.open")
+        finally:
+            connection.close()
+
+    head()  # a transactional test's flush may have removed the row the migration made
+    with transaction.atomic():
+        ChainHead.objects.select_for_update().get(pk=1)  # as a sealer mid-round holds it
+        thread = threading.Thread(target=writer)
+        thread.start()
+        thread.join(60)
+        finished = not thread.is_alive()
+    thread.join()
+
+    assert finished and results == [201]
+    assert seal() == 2  # the received event and the audit entry
