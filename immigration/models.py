@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from immigration.lifecycle import ACTIVE_STATUSES, Actor, Status, chain_position, is_allowed
+from immigration.office_time import DEFAULT_OFFICE_TIMEZONE, validate_timezone_name
 from immigration.personal_data import EncryptedTextField, blind_index
 from immigration.print_jobs import PRINT_JOB_TOPIC, print_job_key
 from immigration.readiness import ensure_ready
@@ -59,6 +60,11 @@ class Office(models.Model):
     express_open = models.BooleanField(default=True)
     pickup_open = models.BooleanField(default=True)
     service_note = models.CharField(max_length=300, blank=True, default="")
+    # The office's wall clock (an IANA name): times shown to its staff and applicants, and its
+    # quiet hours, are in this zone. Indonesia has three: WIB, WITA (Nunukan, Bali), WIT.
+    timezone = models.CharField(
+        max_length=64, default=DEFAULT_OFFICE_TIMEZONE, validators=[validate_timezone_name]
+    )
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"

@@ -275,6 +275,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Passport applications that keep flowing when central systems are down.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "immigration.api.schema.document_error_responses",
+    ],
 }
 
 # --- I18n, static, PWA ----------------------------------------------------------------------

@@ -193,7 +193,8 @@ def test_correction_refused_unless_it_needs_attention(
 def test_admin_changes_are_audited(console: Client, rina: User, nunukan: Office) -> None:
     response = console.post(f"/admin/immigration/office/{nunukan.pk}/change/", {
         "code": "NNK", "name": nunukan.name, "registration_open": "", "express_open": "on",
-        "pickup_open": "on", "service_note": "Tutup sementara"})
+        "pickup_open": "on", "service_note": "Tutup sementara",
+        "timezone": getattr(nunukan, "timezone", "Asia/Makassar")})
     assert response.status_code == 302, response.content
 
     entry = AuditEntry.objects.get(action="admin.change")
