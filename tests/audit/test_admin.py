@@ -221,3 +221,15 @@ def test_admin_single_deletion_is_audited_once(console: Client, nunukan: Office)
     console.post("/admin/counter/closedday/", {
         "action": "delete_selected", "_selected_action": [day.pk], "post": "yes"})
     assert AuditEntry.objects.filter(action="admin.change", detail__flag="delete").count() == 1
+
+
+def test_correction_needs_the_change_permission(application: PassportApplication) -> None:
+    viewer = User.objects.create_user("wati", password="not-used", is_staff=True)
+    client = Client()
+    client.force_login(viewer)
+    _needs_attention(application)
+    url = f"/admin/immigration/passportapplication/{application.pk}/correct/"
+    assert client.post(url, {**application.applicant_data(), "full_name": "X"}).status_code \
+        == 403
+    application.refresh_from_db()
+    assert application.data_version == 1
