@@ -19,6 +19,9 @@ def _fresh() -> dict[str, str]:
         "PII_KEYS": "1:" + base64.b64encode(os.urandom(32)).decode(),
         "PII_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
         "CENTRAL_PRINTING_SECRET": "whsec_" + base64.b64encode(os.urandom(24)).decode(),
+        # Version 1 of the AES-256 key that seals backups (separate from the data keys, so
+        # whoever holds the backups and this key still cannot read applicants' data alone).
+        "BACKUP_KEYS": "1:" + base64.b64encode(os.urandom(32)).decode(),
     }
 
 
