@@ -123,7 +123,8 @@ class ArchiveWriter:
     def _seal(self, plaintext: bytes, *, last: bool) -> None:
         sealed = self._aead.encrypt(_nonce(self._counter, last), plaintext, self._aad)
         self._counter += 1
-        self._emit(_LENGTH.pack(len(sealed)) + sealed)
+        self._emit(_LENGTH.pack(len(sealed)))
+        self._emit(sealed)
 
     def write(self, data: bytes) -> None:
         self._hash.update(data)
