@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
+import time
 import uuid
 from io import StringIO
 from pathlib import Path
@@ -15,10 +17,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connection
+from rest_framework.test import APIClient
 
 from immigration.dossier.models import DossierFile
 from immigration.dossier.storage import open_chunks
-from immigration.models import PassportApplication
+from immigration.models import PassportApplication, StatusEvent
 from queueing import deliver
 from tests.conftest import application_payload
 from tests.fixtures.approvable import make_approvable
@@ -228,3 +231,44 @@ def test_backup_without_a_key_or_over_a_file_refuses(office_backup, settings, tm
     with pytest.raises(CommandError, match="BACKUP_KEYS is not set"):
         call_command("backup", str(tmp_path / "other.tgbackup"), stdout=StringIO())
     assert not (tmp_path / "other.tgbackup").exists()
+
+
+def test_backup_taken_while_the_office_accepts_is_consistent(nunukan, tmp_path):
+    """Applications keep arriving during the backup: what it holds is one moment of the office
+    (each application with its status event, counts as the manifest says)."""
+    stop = threading.Event()
+    accepted: list[str] = []
+
+    def phones() -> None:
+        client = APIClient()
+        try:
+            while not stop.is_set():
+                response = client.post("/api/v1/applications", application_payload(),
+                                       format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+                assert response.status_code == 201, response.content
+                accepted.append(response.json()["reference"])
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=phones)
+    thread.start()
+    try:
+        while len(accepted) < 5:
+            time.sleep(0.05)
+        path = tmp_path / "busy.tgbackup"
+        out = StringIO()
+        call_command("backup", str(path), stdout=out)
+        in_backup = len(accepted)  # at least this many were committed before it ended
+    finally:
+        stop.set()
+        thread.join()
+    assert len(accepted) > 5
+
+    restored = _restore(path, "--force")  # refuses if the counts differ from the manifest
+    count = PassportApplication.objects.count()
+    assert f"restored: {count} applications" in restored
+    assert 5 <= count <= in_backup
+    assert set(PassportApplication.objects.values_list("reference", flat=True)) == set(
+        accepted[:count])
+    events = StatusEvent.objects.filter(to_status="received")
+    assert events.count() == count  # no application without its event, nor the reverse
