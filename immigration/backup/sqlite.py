@@ -23,6 +23,8 @@ class SqliteFailed(Exception):
 def snapshot(*, database: Path, into: Path) -> None:
     """A consistent copy of `database` as one self-contained file (rollback journal, so there
     is no -wal file beside it to forget)."""
+    if not database.is_file():  # connecting would create an empty one and back that up
+        raise SqliteFailed(f"there is no database at {database}")
     try:
         with closing(sqlite3.connect(database)) as source, \
                 closing(sqlite3.connect(into)) as copy:
