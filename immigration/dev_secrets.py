@@ -29,26 +29,20 @@ def _fresh() -> dict[str, str]:
 
 
 def load(path: Path) -> dict[str, str]:
-    """Read the development secrets file, creating it (0600) on first use and adding secrets a
-    newer version introduced, without changing the ones already there."""
-    if path.exists():
-        stored: dict[str, str] = json.loads(path.read_text())
-        if set(_fresh()) <= set(stored):
-            return stored
+    """Read the development secrets file, creating it (0600) on first use and adding any secret
+    a newer version introduced. Processes starting together (web, worker, beat) take turns on a
+    lock file, so all of them end up with the same values."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Several processes start at once (web, worker, beat): one at a time reads, adds what is
-    # missing and writes, so they all end up with the same secrets.
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
+    with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        values: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-        missing = {k: v for k, v in _fresh().items() if k not in values}
-        if not missing:
-            return values
-        values.update(missing)
-        # Write-then-rename so a reader without the lock never sees half a file.
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(values, fh, indent=2)
-        tmp.replace(path)
-        return values
+        stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        missing = {k: v for k, v in _fresh().items() if k not in stored}
+        if missing:
+            stored.update(missing)
+            # Write-then-rename: a reader without the lock never sees half a file.
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(stored, fh, indent=2)
+            tmp.replace(path)
+        return stored
