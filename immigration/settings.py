@@ -240,6 +240,18 @@ DOSSIER_UPLOAD_TTL_HOURS = envfloat("DOSSIER_UPLOAD_TTL_HOURS", 48.0, minimum=0.
 # 5 bytes per pixel (measured: 58 MB for a 12 MP photo), so 16 MP caps it near 80 MB.
 DOSSIER_MAX_IMAGE_PIXELS = envint("DOSSIER_MAX_IMAGE_PIXELS", 16_000_000, minimum=10_000)
 
+# --- backup: encrypted backups of the office database (manage.py backup / restore) -----------
+# "version:base64key,..." (AES-256): the first seals new backups, every listed one can open old
+# ones (rotation). Separate from PII_KEYS. Production sets it (or BACKUP_KEYS_FILE); without it
+# `manage.py backup` refuses, the rest of the office runs.
+BACKUP_KEYS = envsecret("BACKUP_KEYS") or (
+    None if PRODUCTION else dev_secrets.load(VAR_DIR / "dev-secrets.json")["BACKUP_KEYS"]
+)
+# Where `manage.py backup` writes when given no path.
+BACKUP_DIR = Path(envstr("BACKUP_DIR", str(VAR_DIR / "backups")))
+# pg_dump/pg_restore/psql directory; empty: searched like scripts/lib.sh does.
+BACKUP_PG_BINDIR = envstr("BACKUP_PG_BINDIR", "")
+
 # --- Intake ---------------------------------------------------------------------------------
 IDEMPOTENCY_TTL_HOURS = envint("IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
 # An application is a few KB; anything far larger is a client bug or an attack (413).
