@@ -39,7 +39,7 @@ SHELL_STATIC = [
     "frontend/js/app.js", "frontend/js/i18n.js", "frontend/js/api.js", "frontend/js/outbox.js",
     "frontend/js/validate.js", "frontend/js/apply.js", "frontend/js/mine.js",
     "frontend/js/receipt.js", "frontend/js/track.js", "frontend/js/board.js",
-    "frontend/js/shared.js", "frontend/js/dossier.js",
+    "frontend/js/shared.js", "frontend/js/dossier.js", "frontend/js/sw-register.js",
     "frontend/icon-192.png", "frontend/icon-512.png",
 ]
 # Needed by one page only: kept by the worker once fetched, never precached (the shell must stay
@@ -55,7 +55,11 @@ ON_DEMAND_STATIC = ["frontend/vendor/qrcode.mjs", "frontend/js/dossier-send.js",
 
 @require_GET
 def applicant_page(request: HttpRequest, page: str) -> HttpResponse:
-    return render(request, f"frontend/{page}.html", {"page": page})
+    response = render(request, f"frontend/{page}.html", {"page": page})
+    # Shell pages hold no personal data (that stays in the phone's IndexedDB): cacheable, but
+    # revalidated so a new release is seen.
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 def _shell_version() -> str:
