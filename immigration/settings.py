@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "immigration",
     "immigration.dossier",
     "immigration.counter",
+    "immigration.oversight",
     "frontend",
 ]
 
@@ -170,6 +171,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "dossier-purge-expired-uploads": {"task": "dossier.purge_expired_uploads", "schedule": 3600.0},
+    "oversight-sample-queues": {"task": "oversight.sample_queues", "schedule": 60.0},
 }
 
 # --- Delivery (queueing) --------------------------------------------------------------------
@@ -279,6 +281,12 @@ PWA_APP_DESCRIPTION = "Ajukan paspor dan pantau statusnya, juga saat sinyal lema
 PWA_APP_THEME_COLOR = "#0b5d3b"
 PWA_APP_BACKGROUND_COLOR = "#ffffff"
 PWA_APP_DISPLAY = "standalone"
+# --- board: operator dashboard ---------------------------------------------------------------
+# Queue samples (one row per office and minute, for the 24-hour chart) are kept this long.
+QUEUE_SAMPLE_RETENTION_DAYS = envint("QUEUE_SAMPLE_RETENTION_DAYS", 7, minimum=1)
+# The delivery rate behind the time-to-empty estimate is measured over this many minutes.
+BOARD_RATE_WINDOW_MINUTES = envint("BOARD_RATE_WINDOW_MINUTES", 10, minimum=1)
+
 PWA_APP_SCOPE = "/"
 PWA_APP_START_URL = "/"
 PWA_APP_LANG = "id"
