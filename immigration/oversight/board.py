@@ -17,7 +17,8 @@ How the time to empty is estimated (`_estimate`):
 
 Progress while draining (`_progress`) compares the jobs waiting now with the most that were
 waiting since the queue was last empty (from the minute samples, 24 hours at most): "80 of 100
-sent" means the backlog that built up has gone down by 80.
+sent" means the backlog that built up has gone down by 80. No bar while central is down, while
+nothing waits, or before the backlog has gone down at all.
 """
 
 from __future__ import annotations
@@ -238,7 +239,9 @@ def _progress(office: Office, *, waiting: int, central: UpstreamState, now: dt.d
         recent = recent.filter(at__gt=last_empty)
     peak = max(waiting, max((s.waiting for s in recent.only("pending", "in_flight")), default=0))
     done = peak - waiting
-    percent = int(done * 100 / peak) if peak else 0
+    if done <= 0:
+        return None  # nothing has gone down yet: no drain to show
+    percent = int(done * 100 / peak)
     return {"done": done, "total": peak, "percent": percent,
             "words": say(lang, "progress", done=done, total=peak, percent=percent)}
 

@@ -4,7 +4,7 @@
 // Accept-Language that call() sends), so this file only places text. No inline script: CSP.
 import { call, esc } from "./staff.js";
 
-const POLL_MS = 5000;
+const POLL_MS = 3000;
 const sections = [...document.querySelectorAll("[data-operations]")];
 
 const pick = (data, path) => path.split(".").reduce((v, k) => (v == null ? v : v[k]), data);
