@@ -134,6 +134,8 @@ def render_chart(samples: Sequence[QueueSample], office: Office, *, now: dt.date
             at=format_time(peak_at, office, lang), now=_number(current[0], lang))
     else:
         summary = words["empty"]
+        grid.append(f'<text class="empty" x="{LEFT + plot_w / 2:.1f}" y="{TOP + plot_h / 2:.1f}" '
+                    f'text-anchor="middle">{escape(summary)}</text>')
     title = f"{words['title']} ({format_time(end, office, lang).split(' ')[-1]})"
     svg = (
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '

@@ -31,7 +31,8 @@ from django.conf import settings
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from immigration.models import Office
+from immigration.lifecycle import Status, label
+from immigration.models import Office, PassportApplication
 from immigration.office_time import format_moment, format_time
 from immigration.print_jobs import CENTRAL_PRINTING, PRINT_JOB_TOPIC
 from immigration.selectors import office_print_jobs
@@ -246,6 +247,15 @@ def _progress(office: Office, *, waiting: int, central: UpstreamState, now: dt.d
             "words": say(lang, "progress", done=done, total=peak, percent=percent)}
 
 
+def _applications_by_status(office: Office, lang: str) -> list[dict[str, Any]]:
+    """How many of the office's applications are in each status (counts only: what a regional
+    operator may see of applications without seeing anyone's), in lifecycle order."""
+    counts = dict(PassportApplication.objects.filter(office=office).values_list("status")
+                  .annotate(n=Count("id")).order_by())
+    return [{"status": status.value, "label": label(status, lang), "count": counts[status]}
+            for status in Status if counts.get(status)]
+
+
 def operator_board(office: Office, *, language: str) -> dict[str, Any]:
     """The dashboard's live part, for the page and its JSON poll."""
     lang = lang_of(language)
@@ -279,6 +289,7 @@ def operator_board(office: Office, *, language: str) -> dict[str, Any]:
         "eta": _estimate(office, waiting=waiting, rate=rate, window=window, central=central,
                          now=now, lang=lang),
         "progress": _progress(office, waiting=waiting, central=central, now=now, lang=lang),
+        "applications": _applications_by_status(office, lang),
     }
 
 

@@ -53,7 +53,8 @@ def test_a_regional_operator_sees_exactly_their_offices_boards(
     assert api.get("/api/v1/offices/TPK/operations").status_code == 200
     refused = api.get("/api/v1/offices/JKS/operations")
     assert refused.status_code == 404
-    assert refused.json()["error"] == "not_found"
+    assert refused.json() == {"error": "not_found",
+                              "detail": "Kantor ini tidak termasuk kantor yang Anda pantau."}
     assert api.get("/api/v1/offices/NOPE/operations").status_code == 404
     assert list(watched_offices(rina).values_list("code", flat=True)) == ["NNK", "TPK"]
 
@@ -68,6 +69,19 @@ def test_a_regional_operator_sees_exactly_their_offices_boards(
     # The login page sends everyone to /staff/; Rina, no clerk, lands on her overview.
     landing = web.get("/staff/")
     assert landing.status_code == 302 and landing.url == "/staff/regional"
+
+
+def test_a_regional_operator_sees_application_counts_but_no_personal_data(
+        rina: User, nunukan: Office) -> None:
+    application = submitted("NNK")
+    answer = client_for(rina).get("/api/v1/offices/NNK/operations")
+    assert answer.json()["applications"] == [
+        {"status": "received", "label": answer.json()["applications"][0]["label"], "count": 1}]
+    body = answer.content.decode()
+    applicant = application.applicant_data()
+    for value in [applicant["nik"], applicant["full_name"], applicant["phone"],
+                  application.reference]:
+        assert value not in body
 
 
 def test_a_regional_operator_cannot_act_on_applications(rina: User, nunukan: Office) -> None:

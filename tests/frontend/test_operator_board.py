@@ -58,7 +58,7 @@ def test_the_dashboard_follows_a_drain_live(browser: Browser, live_server: objec
     board = page.locator("[data-operations]")
     expect(board.locator(".upstreams li").first).to_contain_text(
         re.compile(r"Pusat percetakan Baru pulih, pengiriman bertahap sejak \d{2}\.\d{2} WITA"))
-    expect(board.locator("[data-bind='progress.words']")).to_have_text("0 dari 20 terkirim (0%)")
+    expect(board.locator("[data-progress]")).to_be_hidden()  # nothing has left yet
     expect(board.locator("[data-bind='backlog.lanes.express.pending']")).to_have_text("5")
     expect(board.locator("[data-bind='backlog.lanes.regular.pending']")).to_have_text("15")
     expect(board.locator("svg.chart")).to_be_visible()
@@ -73,6 +73,7 @@ def test_the_dashboard_follows_a_drain_live(browser: Browser, live_server: objec
 
     page.click("#lang-toggle")  # English: the server's words, in English
     expect(board.locator("[data-bind='progress.words']")).to_have_text("10 of 20 sent (50%)")
+    expect(board.locator("[data-applications] li")).to_have_text("No applications yet.")
     page.click("#lang-toggle")
 
     deliver(ids[10:])

@@ -2,7 +2,7 @@
 // (/api/v1/offices/<code>/operations) and refreshes its words, figures and progress bar. The
 // server writes every sentence (times in the office's zone, Indonesian or English by the
 // Accept-Language that call() sends), so this file only places text. No inline script: CSP.
-import { call, esc } from "./staff.js";
+import { call, esc, t } from "./staff.js";
 
 const POLL_MS = 3000;
 const sections = [...document.querySelectorAll("[data-operations]")];
@@ -16,6 +16,10 @@ function show(section, data) {
   }
   section.querySelector("[data-upstreams]").innerHTML = data.upstreams.map((u) =>
     `<li data-state="${esc(u.state)}"><strong>${esc(u.label)}</strong> <span>${esc(u.words)}</span></li>`).join("");
+  section.querySelector("[data-applications]").innerHTML = data.applications.length
+    ? data.applications.map((a) =>
+      `<li data-status="${esc(a.status)}">${esc(a.label)}: <strong>${esc(a.count)}</strong></li>`).join("")
+    : `<li>${esc(t("staff.ops.no_applications"))}</li>`;
   section.querySelector("[data-eta]").dataset.eta = data.eta.state;
   const drain = section.querySelector("[data-progress]");
   drain.hidden = !data.progress;
