@@ -37,7 +37,7 @@ from immigration.office_time import format_moment, format_time
 from immigration.print_jobs import CENTRAL_PRINTING, PRINT_JOB_TOPIC
 from immigration.selectors import office_print_jobs
 from queueing import samples, topics
-from queueing.models import MessageStatus, QueueSample, UpstreamHealth
+from queueing.models import MessageStatus, QueueSample, UpstreamHealth, UpstreamOutage
 
 DOWN, UP, RECOVERING = (UpstreamHealth.State.DOWN, UpstreamHealth.State.UP,
                         UpstreamHealth.State.RECOVERING)
@@ -146,14 +146,32 @@ class UpstreamState:
 
 
 def upstream_states() -> list[UpstreamState]:
-    """Every registered upstream's last known state, central printing first. The states are
-    the breaker's transitions mirrored into the database (queueing/breaker.py), so "since when"
-    survives a Redis flush; an upstream never seen failing is up, since it was first used."""
+    """Every registered upstream's last known state, central printing first, from the database
+    (queueing/breaker.py mirrors the shared breaker's transitions there), so "since when"
+    survives a Redis flush:
+    - down: since its outage opened (queueing.models.UpstreamOutage). A probe that fails after
+      a half-open spell does not restart the count: the outage is still the same one;
+    - recovering: since the probe passed (the drain's start);
+    - up: since the last outage closed; never seen failing: up, with no "since"."""
     names = sorted({t.upstream for t in topics.all_topics()} | {CENTRAL_PRINTING},
                    key=lambda n: (n != CENTRAL_PRINTING, n))
     rows = {h.upstream: h for h in UpstreamHealth.objects.filter(upstream__in=names)}
-    return [UpstreamState(n, rows[n].state, rows[n].since) if n in rows
-            else UpstreamState(n, UP, None) for n in names]
+    outages = UpstreamOutage.objects.filter(upstream__in=names)
+    opened = dict(outages.open().values_list("upstream", "opened_at"))
+    closed = dict(outages.filter(closed_at__isnull=False).values_list("upstream")
+                  .annotate(last=Max("closed_at")).order_by())
+    states = []
+    for name in names:
+        row = rows.get(name)
+        if row is None:
+            states.append(UpstreamState(name, UP, None))
+        elif row.state == DOWN:
+            states.append(UpstreamState(name, DOWN, opened.get(name, row.since)))
+        elif row.state == UP:
+            states.append(UpstreamState(name, UP, closed.get(name, row.since)))
+        else:
+            states.append(UpstreamState(name, row.state, row.since))
+    return states
 
 
 def _upstream_view(u: UpstreamState, office: Office, lang: str,

@@ -22,7 +22,13 @@ from immigration.oversight.board import (
 )
 from immigration.print_jobs import CENTRAL_PRINTING, PRINT_JOB_TOPIC, print_job_key
 from queueing import breaker
-from queueing.models import MessageStatus, OutboxMessage, QueueSample, UpstreamHealth
+from queueing.models import (
+    MessageStatus,
+    OutboxMessage,
+    QueueSample,
+    UpstreamHealth,
+    UpstreamOutage,
+)
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +90,33 @@ def test_while_central_is_down_the_board_waits_for_it_and_says_since_when(
     english = operator_board(nunukan, language="en")
     assert english["eta"]["words"] == "Waiting for central to recover"
     assert english["upstreams"][0]["words"].startswith("Cannot be reached since ")
+
+
+def test_down_since_counts_from_the_outage_not_from_the_last_failed_probe(
+        nunukan: Office) -> None:
+    now = timezone.now()
+    # Down 40 minutes ago, a probe passed at -5, the half-open spell failed at -2: the same
+    # outage (still open), so the board counts from -40.
+    UpstreamOutage.objects.create(upstream=CENTRAL_PRINTING, opened_at=now - dt.timedelta(
+        minutes=40))
+    UpstreamHealth.objects.create(upstream=CENTRAL_PRINTING, state=UpstreamHealth.State.DOWN,
+                                  since=now - dt.timedelta(minutes=2))
+    central = operator_board(nunukan, language="id")["upstreams"][0]
+    assert central["since"] == now - dt.timedelta(minutes=40)
+    assert central["words"].endswith("(40 menit)")
+
+
+def test_after_recovery_up_since_is_when_the_outage_closed(nunukan: Office) -> None:
+    central_down()
+    breaker.probe_result(CENTRAL_PRINTING, True)
+    for _ in range(3):
+        breaker.record_success(CENTRAL_PRINTING)
+    outage = UpstreamOutage.objects.get(upstream=CENTRAL_PRINTING)
+    assert outage.closed_at is not None
+    central = operator_board(nunukan, language="id")["upstreams"][0]
+    assert central["state"] == "up"
+    assert central["since"] == outage.closed_at
+    assert central["words"] == f"Berjalan normal sejak {format_moment(outage.closed_at, nunukan)}"
 
 
 def test_time_to_empty_is_the_backlog_over_the_recent_rate(nunukan: Office) -> None:

@@ -14,10 +14,8 @@ exist, cover every setting, and the web unit's command must actually serve.
 from __future__ import annotations
 
 import ast
-import base64
 import os
 import re
-import secrets
 import shlex
 import shutil
 import signal
@@ -30,6 +28,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from immigration import dev_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -238,10 +238,8 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'tangguh.sqlite3'}",
         "ALLOWED_HOSTS": "127.0.0.1",
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "PII_KEYS": "1:" + base64.b64encode(os.urandom(32)).decode(),
-        "PII_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
-        "CENTRAL_PRINTING_SECRET": "whsec_" + base64.b64encode(os.urandom(24)).decode(),
+        # Every production secret, fresh (the development generator knows each one's form).
+        **dev_secrets._fresh(),
     })
     env.pop("CELERY_BROKER_URL", None)
     (tmp_path / "var").mkdir()

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('queueing', '0002_claim_order_indexes'),
+        ('queueing', '0003_upstream_outage'),
     ]
 
     operations = [
