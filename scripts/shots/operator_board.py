@@ -11,7 +11,8 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from immigration.models import Office
+from immigration.lifecycle import Status
+from immigration.models import Office, PassportApplication
 from immigration.oversight.models import RegionalOperator
 from immigration.print_jobs import CENTRAL_PRINTING, PRINT_JOB_TOPIC, print_job_key
 from queueing.models import MessageStatus, OutboxMessage, QueueSample, UpstreamHealth
@@ -21,12 +22,29 @@ WIDE = {"width": 1280, "height": 900}
 
 
 def _jobs(office: str, n: int, *, status: str = MessageStatus.PENDING, express_every: int = 4,
-          created: dt.datetime, delivered: dt.datetime | None = None, start: int = 0) -> None:
+          created: dt.datetime, delivered: dt.datetime | None = None, start: int = 0,
+          ctx: ShotContext | None = None) -> None:
+    """`n` print jobs in the outbox. With `ctx`, each belongs to an application in the status it
+    would have (staged directly: the picture is about the queue, not about how it got there)."""
+    references = [f"{office}-SHOT-{start + i:05d}" for i in range(n)]
+    if ctx is not None:
+        where = Office.objects.get(code=office)
+        applications = []
+        for i in range(n):
+            application, _ = PassportApplication.build(
+                office=where, applicant=ctx.applicant(),
+                service="express" if i % express_every == 0 else "regular",
+                passport_type="electronic", application_type="new")
+            application.status = (Status.QUEUED_FOR_PRINTING if status != MessageStatus.DELIVERED
+                                  else Status.SENT_TO_CENTRAL)
+            applications.append(application)
+        PassportApplication.objects.bulk_create(applications)
+        references = [a.reference for a in applications]
     OutboxMessage.objects.bulk_create([
-        OutboxMessage(topic=PRINT_JOB_TOPIC, key=print_job_key(f"{office}-SHOT-{start + i:05d}", 1),
+        OutboxMessage(topic=PRINT_JOB_TOPIC, key=print_job_key(reference, 1),
                       priority=1 if i % express_every == 0 else 0, status=status,
                       created_at=created, delivered_at=delivered)
-        for i in range(n)
+        for i, reference in enumerate(references)
     ])
 
 
@@ -59,10 +77,10 @@ def shoot(ctx: ShotContext) -> None:
     _night_without_central("NNK", now)
     # 180 waited at the peak: 140 left since central came back (60 in the last ten minutes).
     _jobs("NNK", 80, status=MessageStatus.DELIVERED, created=now - dt.timedelta(hours=6),
-          delivered=now - dt.timedelta(minutes=18))
+          delivered=now - dt.timedelta(minutes=18), ctx=ctx)
     _jobs("NNK", 60, status=MessageStatus.DELIVERED, created=now - dt.timedelta(hours=4),
-          delivered=now - dt.timedelta(minutes=4), start=100)
-    _jobs("NNK", 40, created=now - dt.timedelta(hours=3, minutes=12), start=200)
+          delivered=now - dt.timedelta(minutes=4), start=100, ctx=ctx)
+    _jobs("NNK", 40, created=now - dt.timedelta(hours=3, minutes=12), start=200, ctx=ctx)
     UpstreamHealth.objects.create(upstream=CENTRAL_PRINTING, state=UpstreamHealth.State.UP,
                                   since=now - dt.timedelta(minutes=25))
 
