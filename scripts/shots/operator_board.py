@@ -96,10 +96,10 @@ def shoot(ctx: ShotContext) -> None:
     RegionalOperator.objects.create(user=rina, region="Kanwil (contoh)").offices.set(
         Office.objects.filter(code__in=["NNK", "TPK", "JKS"]))
     _jobs("TPK", 25, status=MessageStatus.DELIVERED, created=now - dt.timedelta(hours=2),
-          delivered=now - dt.timedelta(minutes=41))
-    _jobs("JKS", 12, created=now - dt.timedelta(minutes=50), express_every=3)
+          delivered=now - dt.timedelta(minutes=41), ctx=ctx)
+    _jobs("JKS", 12, created=now - dt.timedelta(minutes=50), express_every=3, ctx=ctx)
     _jobs("JKS", 30, status=MessageStatus.DELIVERED, created=now - dt.timedelta(hours=1),
-          delivered=now - dt.timedelta(minutes=3), start=100)
+          delivered=now - dt.timedelta(minutes=3), start=100, ctx=ctx)
     page = ctx.new_context(viewport=WIDE).new_page()
     ctx.login(page, rina)
     expect(page.locator("article[data-office]")).to_have_count(3)
