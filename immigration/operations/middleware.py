@@ -24,18 +24,18 @@ class RequestTracingMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_ids.sanitized(request.META.get(request_ids.META_KEY))
         request_id = request_id or request_ids.new_id()
-        token = request_ids.bind(request_id)
+        # Not reset on the way out: Django logs 4xx/5xx ("Bad Request: ...") after the
+        # middleware chain returns, and that line must carry the id too. The id is cleared when
+        # the response is closed (request_finished, see request_ids.py).
+        request_ids.bind(request_id)
         started = time.perf_counter()
-        try:
-            response = self.get_response(request)
-            response[request_ids.HEADER] = request_id
-            metrics.REQUEST_LATENCY.labels(
-                view=view_label(request), method=method_label(request.method),
-                status=f"{response.status_code // 100}xx",
-            ).observe(time.perf_counter() - started)
-            return response
-        finally:
-            request_ids.unbind(token)
+        response = self.get_response(request)
+        response[request_ids.HEADER] = request_id
+        metrics.REQUEST_LATENCY.labels(
+            view=view_label(request), method=method_label(request.method),
+            status=f"{response.status_code // 100}xx",
+        ).observe(time.perf_counter() - started)
+        return response
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -18,6 +18,7 @@ from typing import Any
 
 from celery import Task
 from celery.signals import before_task_publish, task_postrun, task_prerun
+from django.core.signals import request_finished
 
 HEADER = "X-Request-ID"
 META_KEY = "HTTP_X_REQUEST_ID"
@@ -48,8 +49,12 @@ def bind(request_id: str | None) -> Token[str | None]:
     return current.set(request_id)
 
 
-def unbind(token: Token[str | None]) -> None:
-    current.reset(token)
+def clear(**_: Any) -> None:
+    """`request_finished` receiver: the request's id ends with its response."""
+    current.set(None)
+
+
+request_finished.connect(clear, weak=False, dispatch_uid="tangguh-request-id-clear")
 
 
 class RequestIdFilter(logging.Filter):
