@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import worker_process_shutdown
+from celery.signals import setup_logging, worker_process_shutdown
 
 from immigration.operations import request_ids
 
@@ -14,6 +14,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "immigration.settings")
 app = Celery("tangguh")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def _use_django_logging(**_: object) -> None:
+    """Workers log exactly as the web does (settings.LOGGING: JSON in production, the request
+    id on every line, LOG_LEVEL) instead of Celery's own set-up, which would reset the root
+    level to --loglevel and add a second, plain format."""
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
 
 
 @worker_process_shutdown.connect
