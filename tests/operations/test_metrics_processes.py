@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import glob
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
