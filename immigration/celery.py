@@ -35,7 +35,7 @@ def _forget_dead_process_gauges(pid: int | None = None, **_: object) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(pid or os.getpid())
+        multiprocess.mark_process_dead(pid or os.getpid())  # type: ignore[no-untyped-call]
 
 
 # The request id of the HTTP request that caused a task travels with it (operations).

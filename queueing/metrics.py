@@ -48,7 +48,7 @@ __all__ = [
 #: for the retention period): `tangguh_deliveries_total` counts them instead.
 # `*_created` series double the output and no alert here uses them (multiprocess mode never
 # has them anyway): same exposition in both modes.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 QUEUE_STATES = ("pending", "in_flight", "dead")
 BREAKER_STATES = ("closed", "half_open", "open", "unknown")
@@ -186,7 +186,7 @@ def registry_for_scrape(extra: Iterable[Collector] = ()) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     directory = multiprocess_dir()
     if directory:
-        multiprocess.MultiProcessCollector(registry, path=directory)
+        multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
     else:
         for metric in (DELIVERIES, FAILURES, BYTES_SENT, REQUEST_LATENCY):
             registry.register(_Forward(metric))
