@@ -20,6 +20,7 @@ No asserts (the CI test asserts); it prints progress and a summary for docs/benc
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -72,6 +73,7 @@ def main() -> None:
         "CENTRAL_PRINTING_TIMEOUT": "5",
     }
     log(f"machine: {harness.machine()}; {harness.postgres_version()}")
+    log("load average at start: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     log("NOTE: the machine is shared (other jobs run on the same 2 cores): figures are "
         "indicative, compare them within this run")
     rows: list[list[object]] = []
@@ -155,7 +157,8 @@ def main() -> None:
     print(f"shared rate limit {args.ceiling:.0f}/s, 3 hosts: {t.steady_rate:.1f}/s")
     print(f"central down {args.down_window:.0f} s, 3 hosts: {calls} calls to central "
           f"(breaker threshold 5, cooldown 1-2 s)")
-    print(f"total {time.monotonic() - started:.0f} s")
+    print(f"total {time.monotonic() - started:.0f} s; load average at the end "
+          + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":
