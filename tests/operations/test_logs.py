@@ -46,22 +46,20 @@ def json_log():
 
 
 def test_production_defaults_to_json_and_development_to_plain():
+    import os
     import subprocess
     import sys
 
+    production = {"TANGGUH_ENV": "production", "SECRET_KEY": "k" * 50,
+                  "PII_KEYS": "1:" + "A" * 44, "PII_INDEX_KEY": "B" * 44,
+                  "CENTRAL_PRINTING_SECRET": "whsec_" + "C" * 32}
+    base = {k: v for k, v in os.environ.items() if k not in {"LOG_FORMAT", "TANGGUH_ENV"}}
     code = "from django.conf import settings; print(settings.LOG_FORMAT)"
-    env_prod = {"TANGGUH_ENV": "production", "SECRET_KEY": "k" * 50, "PII_KEYS": "1:" + "A" * 44,
-                "PII_INDEX_KEY": "B" * 44, "CENTRAL_PRINTING_SECRET": "whsec_" + "C" * 32}
-    for env, expected in (({}, "plain"), (env_prod, "json"), ({"LOG_FORMAT": "json"}, "json")):
-        import os
-
-        out = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-v0", "-c", code],
-            env={**os.environ, **env, "LOG_FORMAT": env.get("LOG_FORMAT", "")} if "LOG_FORMAT"
-            in env else {k: v for k, v in {**os.environ, **env}.items() if k != "LOG_FORMAT"},
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
-        assert out == expected
+    for extra, expected in (({}, "plain"), (production, "json"), ({"LOG_FORMAT": "json"}, "json"),
+                            ({**production, "LOG_FORMAT": "plain"}, "plain")):
+        out = subprocess.run([sys.executable, "manage.py", "shell", "-v0", "-c", code],
+                             env={**base, **extra}, capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == expected
 
 
 def test_plain_lines_are_readable_and_carry_the_request_id(api):
