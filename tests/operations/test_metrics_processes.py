@@ -113,7 +113,7 @@ def test_counters_sum_across_gunicorn_and_celery_processes(tmp_path, nunukan, ba
                         return record
             return None
 
-        record = wait_for(worker_line, timeout=30, what="the worker's log line with the id")
+        record = wait_for(worker_line, timeout=60, what="the worker's log line with the id")
         assert record["message"].startswith("drain:")
 
         # 3. A backlog drained by the two pool processes: deliveries summed in one scrape.
@@ -123,7 +123,7 @@ def test_counters_sum_across_gunicorn_and_celery_processes(tmp_path, nunukan, ba
         def all_sent() -> bool:
             return not PassportApplication.objects.filter(status="queued_for_printing").exists()
 
-        wait_for(all_sent, timeout=90, what="the backlog delivered")
+        wait_for(all_sent, timeout=150, what="the backlog delivered")
         delivered = PassportApplication.objects.exclude(status="received").count()
         s = scrape(cluster.web_url)
         assert value(s, "tangguh_deliveries_total", **PRINT) == delivered == 41
