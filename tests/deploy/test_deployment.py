@@ -288,7 +288,8 @@ def test_the_web_units_gunicorn_command_serves(production_env: dict[str, str], t
     started[0].send_signal(signal.SIGTERM)
     assert started[0].wait(timeout=40) == 0
     logged = (tmp_path / "gunicorn.log").read_text()
-    assert re.search(r"GET /api/v1/offices 200", logged), logged
+    # immigration/gunicorn_conf.py's access line: path without query string, and the request id.
+    assert re.search(r'"GET /api/v1/offices" 200 \d+ms rid=\w+', logged), logged
 
 
 @pytest.mark.parametrize("unit,ready", [("tangguh-worker.service", r"ready\."),
