@@ -15,6 +15,7 @@ urlpatterns = [
     path("applications/<str:reference>/collect", PickupView.as_view(), name="collect"),
     path("applications/<str:reference>/resubmit", views.ResubmitView.as_view(), name="resubmit"),
     path("statuses", include("immigration.api.statuses")),
+    path("consent", include("immigration.api.consent")),
     path("offices", views.OfficesView.as_view(), name="offices"),
     path("offices/<str:code>/status", views.OfficeStatusView.as_view(), name="office-status"),
     path("offices/<str:code>/announcements", views.AnnouncementsView.as_view(),

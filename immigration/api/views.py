@@ -121,6 +121,7 @@ def submit_response(
         application_type=data["application_type"],
         appointment_date=data.get("appointment_date"),
         applicant=dict(data["applicant"]),
+        consent_version=data["consent_version"],
         language=_language(request),
         scope=f"walk_in.{code}" if walk_in else intake.SUBMIT_SCOPE,
         by=user,
