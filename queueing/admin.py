@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from queueing.dead_letters import NotDead, dead_letter_retry
-from queueing.models import OutboxMessage, UpstreamHealth
+from queueing.models import OutboxMessage, UpstreamHealth, UpstreamOutage
 
 
 @admin.register(OutboxMessage)
@@ -41,3 +41,16 @@ class OutboxMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 @admin.register(UpstreamHealth)
 class UpstreamHealthAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["upstream", "state", "since", "note"]
+
+
+@admin.register(UpstreamOutage)
+class UpstreamOutageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    # History written by the breaker (queueing/outages.py): read-only here.
+    list_display = ["upstream", "opened_at", "closed_at", "reason"]
+    list_filter = ["upstream"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in UpstreamOutage._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -21,9 +21,10 @@ from typing import Literal
 
 import redis
 from django.conf import settings
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from queueing import limiter, redis_state
+from queueing import limiter, outages, redis_state
 from queueing.models import UpstreamHealth
 
 log = logging.getLogger(__name__)
@@ -115,13 +116,27 @@ def _conf() -> dict[str, float]:
 
 
 def _mirror(upstream: str, state: UpstreamHealth.State, note: str) -> None:
-    """Record a state change in the database for the public board (rare: on transitions only)."""
-    current = UpstreamHealth.objects.filter(upstream=upstream).values_list("state", flat=True)
-    if list(current) == [state]:
+    """Record a state change in the database for the public board (rare: on transitions only),
+    with the outage history in the same transaction: DOWN opens an outage (once), UP closes it
+    (once, sending `upstream_recovered`)."""
+    try:
+        with transaction.atomic():
+            if state == UpstreamHealth.State.DOWN:
+                outages.outage_open(upstream=upstream, reason=note)
+            elif state == UpstreamHealth.State.UP:
+                outages.outage_close(upstream=upstream)
+            current = UpstreamHealth.objects.filter(upstream=upstream).values_list(
+                "state", flat=True)
+            if list(current) == [state]:
+                return
+            UpstreamHealth.objects.update_or_create(
+                upstream=upstream, defaults={"state": state, "since": timezone.now(), "note": note}
+            )
+    except DatabaseError:
+        # Bookkeeping must not break delivery. Nothing was written (one transaction), so the
+        # board still says "not up" and the next success tries again (see _db_thinks_not_up).
+        log.exception("could not record that upstream %s is %s", upstream, state)
         return
-    UpstreamHealth.objects.update_or_create(
-        upstream=upstream, defaults={"state": state, "since": timezone.now(), "note": note}
-    )
     log.info("upstream %s is now %s", upstream, state)
 
 
@@ -165,7 +180,7 @@ def _db_thinks_not_up(upstream: str) -> bool:
         UpstreamHealth.objects.filter(upstream=upstream)
         .exclude(state=UpstreamHealth.State.UP)
         .exists()
-    )
+    )  # an open outage always comes with a "not up" row: both are written in one transaction
 
 
 def probe_result(upstream: str, ok: bool) -> None:

@@ -94,3 +94,34 @@ class UpstreamHealth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.upstream}: {self.state}"
+
+
+class UpstreamOutageQuerySet(models.QuerySet["UpstreamOutage"]):
+    def open(self) -> UpstreamOutageQuerySet:
+        return self.filter(closed_at__isnull=True)
+
+
+class UpstreamOutage(models.Model):
+    """One row per outage of an upstream: opened when the shared breaker opens, closed when it
+    closes again. The breaker itself lives in Redis, which may be flushed mid-outage; this row is
+    the durable history ("down since 09:12", "printing resumed") and the exactly-once trigger for
+    whatever must happen on recovery (see queueing.signals.upstream_recovered)."""
+
+    upstream = models.CharField(max_length=100)
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True, default="")
+
+    objects = UpstreamOutageQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # At most one open outage per upstream, whatever several workers (or a breaker that
+            # forgot its state in a Redis flush and opened again) report: a second insert fails.
+            models.UniqueConstraint(fields=["upstream"], condition=Q(closed_at__isnull=True),
+                                    name="one_open_outage_per_upstream"),
+        ]
+        indexes = [models.Index(fields=["upstream", "-opened_at"], name="outage_history")]
+
+    def __str__(self) -> str:
+        return f"{self.upstream} outage from {self.opened_at:%Y-%m-%d %H:%M}"

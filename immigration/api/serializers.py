@@ -207,3 +207,12 @@ class ApplicationOutput(serializers.Serializer):  # type: ignore[type-arg]
     consent_version = serializers.CharField(required=False, help_text="staff only")
     anonymised_at = serializers.DateTimeField(required=False, allow_null=True,
                                               help_text="staff only")
+
+
+class ApplicationPageOutput(serializers.Serializer):  # type: ignore[type-arg]
+    """One page of the staff list (DRF's PageNumberPagination shape)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ApplicationOutput(many=True)

@@ -1,0 +1,147 @@
+"""The durable outage history: one row per outage, opened and closed once, whatever the
+breaker in Redis forgets, and `upstream_recovered` sent once, inside the closing transaction."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from django.db import connections, transaction
+
+from queueing import breaker, outages, redis_state
+from queueing.models import OutboxMessage, UpstreamHealth, UpstreamOutage
+from queueing.outbox import enqueue
+from queueing.signals import upstream_recovered
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _wait_for(condition, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def recoveries():
+    seen: list[tuple[str, int, bool]] = []
+
+    def receiver(sender: Any, upstream: str, outage: UpstreamOutage, **kwargs: Any) -> None:
+        in_tx = transaction.get_connection().in_atomic_block
+        seen.append((upstream, outage.pk, in_tx))
+        # What a real receiver does: an outbox message, committed with the closing.
+        enqueue(topic="test.recovered", key=f"outage-{outage.pk}", payload={})
+
+    upstream_recovered.connect(receiver)
+    yield seen
+    upstream_recovered.disconnect(receiver)
+
+
+def _open_then_recover(upstream: str) -> None:
+    breaker.record_failure(upstream, "503")
+    _wait_for(lambda: breaker.gate(upstream) == "probe")
+    breaker.probe_result(upstream, ok=True)
+    for _ in range(breaker.CLOSE_AFTER_SUCCESSES):
+        breaker.record_success(upstream)
+
+
+def test_breaker_open_and_close_write_one_outage_and_one_recovery(queue_settings, recoveries):
+    queue_settings(BREAKER_FAILURE_THRESHOLD=1)
+    breaker.record_failure("central", "503 from central")
+    outage = UpstreamOutage.objects.get(upstream="central")
+    assert outage.closed_at is None and outage.reason == "503 from central"
+    assert UpstreamHealth.objects.get(upstream="central").state == "down"
+    _wait_for(lambda: breaker.gate("central") == "probe")
+    breaker.probe_result("central", ok=True)  # recovering is still the same outage
+    assert UpstreamOutage.objects.open().count() == 1
+    for _ in range(breaker.CLOSE_AFTER_SUCCESSES + 3):
+        breaker.record_success("central")
+    outage.refresh_from_db()
+    assert outage.closed_at is not None
+    assert recoveries == [("central", outage.pk, True)]
+    assert OutboxMessage.objects.filter(topic="test.recovered").count() == 1
+
+
+def test_reopening_after_a_failed_probe_is_the_same_outage(queue_settings, recoveries):
+    queue_settings(BREAKER_FAILURE_THRESHOLD=1)
+    breaker.record_failure("central", "503")
+    _wait_for(lambda: breaker.gate("central") == "probe")
+    breaker.probe_result("central", ok=True)
+    breaker.record_failure("central", "timeout")  # half-open failure: reopened
+    assert UpstreamOutage.objects.count() == 1
+    assert recoveries == []
+
+
+def test_redis_flushed_mid_outage_keeps_one_outage_and_closes_it_once(queue_settings, recoveries):
+    queue_settings(BREAKER_FAILURE_THRESHOLD=2)
+    breaker.record_failure("central", "503")
+    breaker.record_failure("central", "503")
+    redis_state.client().flushdb()  # the breaker forgets it was open (our own db only)
+    breaker.record_failure("central", "503")
+    breaker.record_failure("central", "503")  # opened again, as far as Redis knows
+    assert UpstreamOutage.objects.count() == 1
+    redis_state.client().flushdb()
+    # After the flush the breaker is simply "closed": the first successes (from several
+    # workers at once) correct the board and close the outage, exactly once.
+    def succeed(_: int) -> None:
+        try:
+            breaker.record_success("central")
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(succeed, range(12)))
+    assert UpstreamOutage.objects.open().count() == 0
+    assert UpstreamOutage.objects.count() == 1
+    assert len(recoveries) == 1
+    assert OutboxMessage.objects.filter(topic="test.recovered").count() == 1
+    assert UpstreamHealth.objects.get(upstream="central").state == "up"
+
+
+def test_two_outages_are_two_rows_and_two_recoveries(queue_settings, recoveries):
+    queue_settings(BREAKER_FAILURE_THRESHOLD=1)
+    _open_then_recover("central")
+    _open_then_recover("central")
+    assert UpstreamOutage.objects.filter(closed_at__isnull=False).count() == 2
+    assert len(recoveries) == 2
+
+
+def test_concurrent_openers_make_one_outage():
+    def open_(_: int) -> int:
+        try:
+            return outages.outage_open(upstream="sms_gateway", reason="503").pk
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(6) as pool:
+        ids = set(pool.map(open_, range(12)))
+    assert len(ids) == 1
+    assert UpstreamOutage.objects.count() == 1
+
+
+def test_a_failing_receiver_leaves_the_outage_open_for_the_next_success(queue_settings):
+    queue_settings(BREAKER_FAILURE_THRESHOLD=1)
+    breaker.record_failure("central", "503")
+    calls: list[int] = []
+
+    def broken(sender: Any, outage: UpstreamOutage, **kwargs: Any) -> None:
+        calls.append(outage.pk)
+        if len(calls) == 1:
+            from django.db import DatabaseError
+            raise DatabaseError("simulated")
+
+    upstream_recovered.connect(broken)
+    try:
+        redis_state.client().flushdb()
+        breaker.record_success("central")  # the receiver fails: nothing commits
+        assert UpstreamOutage.objects.open().count() == 1
+        assert UpstreamHealth.objects.get(upstream="central").state == "down"
+        breaker.record_success("central")  # the next success closes it
+    finally:
+        upstream_recovered.disconnect(broken)
+    assert UpstreamOutage.objects.open().count() == 0
+    assert len(calls) == 2
