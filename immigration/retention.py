@@ -32,6 +32,7 @@ from django.db.models import F, Max, Q, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 
+from immigration.audit import audit_record
 from immigration.counter.models import Handover, Interview
 from immigration.dossier.models import DossierFile, FileChunk, PendingChunk, PendingUpload
 from immigration.lifecycle import Status
@@ -153,10 +154,20 @@ def retention_run(*, dry_run: bool = False, now: dt.datetime | None = None,
                     application = _locked_if_closed(pk)
                     if application is None:
                         continue
+                    # In the audit chain too: what the policy removed, and when (actor None: the
+                    # office's own policy, not a person).
                     if kind == DOSSIER:
-                        report.files_deleted += dossier_delete(application)
+                        deleted = dossier_delete(application)
+                        report.files_deleted += deleted
+                        audit_record(actor=None, action="dossier.retention_delete",
+                                     office=application.office, application=application,
+                                     detail={"reference": application.reference,
+                                             "files": deleted})
                     elif application.anonymised_at is None:
                         anonymise(application, now=now)
+                        audit_record(actor=None, action="application.retention_anonymise",
+                                     office=application.office, application=application,
+                                     detail={"reference": application.reference})
                     report.done[kind] += 1
             if progress:
                 progress(kind, report.done[kind], len(ids))
