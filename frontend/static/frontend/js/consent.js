@@ -21,6 +21,10 @@ addWords({
 });
 
 const KEY = "consent-text";
+// Built here rather than in the page: the page is in the offline shell (100 KB budget).
+document.getElementById("consent").innerHTML = `<h2 id="consent-title"></h2><p id="consent-text"></p>
+  <label class="check"><input type="checkbox" id="consent_version" name="consent_version"> <span></span></label>
+  <p class="err" id="consent_version-err"></p>`;
 const box = document.getElementById("consent_version");
 
 function cached() {

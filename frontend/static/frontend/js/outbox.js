@@ -50,8 +50,8 @@
   const rawPut = (store, value) => tx([store], "readwrite", (s) => req(s.put(value)));
   const del = (store, key) => tx([store], "readwrite", (s) => req(s.delete(key)));
 
-  // Drafts and files (personal data) are sealed at rest: AES-GCM under a non-extractable key
-  // kept in "keys" as a CryptoKey. Only record ids stay clear. No WebCrypto (plain http): clear.
+  // Drafts and files are sealed at rest: AES-GCM, a non-extractable CryptoKey kept in "keys".
+  // Only record ids stay clear. No WebCrypto (plain http): clear.
   const SEALED = { drafts: "key", files: "id" };
   const enc = new TextEncoder(), dec = new TextDecoder();
   let keyPromise = null;
@@ -109,17 +109,18 @@
     }
   }
 
-  const all = async (store) => SEALED[store] && await deviceKey()
-    ? (await Promise.all((await rawAll(store)).map((r) => unseal(store, r)))).filter(Boolean)
-    : rawAll(store);
+  const all = async (store) => {
+    if (!SEALED[store]) return rawAll(store);
+    await deviceKey();
+    return (await Promise.all((await rawAll(store)).map((r) => unseal(store, r)))).filter(Boolean);
+  };
   const get = async (store, key) => (SEALED[store] && await deviceKey(), unseal(store, await rawGet(store, key)));
   const put = async (store, value) => {
     const key = SEALED[store] && await deviceKey();
     return rawPut(store, key ? await sealWith(key, store, value) : value);
   };
-  // Read-modify-write: fn(current) returns the new value, or nothing. Atomic across tabs and
-  // the worker under a Web Lock (not one transaction: WebCrypto is async, and a waiting
-  // IndexedDB transaction commits).
+  // Read-modify-write: fn(current) gives the new value, or nothing. Atomic across tabs and the
+  // worker by a Web Lock (WebCrypto is async: a waiting IndexedDB transaction would commit).
   const update = async (store, key, fn) => {
     await deviceKey();  // outside the lock (sealing old records takes it)
     return locked(async () => {
