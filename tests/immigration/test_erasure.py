@@ -80,6 +80,7 @@ def test_rejected_is_erased_but_printing_or_issued_is_refused_and_unchanged(
     refused = _erase(bambang_api, ready.reference)
     assert refused.status_code == 409
     assert refused.json()["error"] == "erasure_not_allowed"
+    assert refused.json()["detail"].startswith("Kantor wajib menyimpan data")  # Indonesian
     ready.refresh_from_db()
     assert (ready.nik, ready.full_name,
             DossierFile.objects.filter(application=ready).count()) == before
