@@ -23,6 +23,7 @@ from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from immigration.api.permissions import is_counter_staff
+from immigration.audit import audit_record
 from immigration.lifecycle import Status, label
 from immigration.selectors import application_of_office
 
@@ -38,7 +39,7 @@ SHELL_STATIC = [
     "frontend/js/app.js", "frontend/js/i18n.js", "frontend/js/api.js", "frontend/js/outbox.js",
     "frontend/js/validate.js", "frontend/js/apply.js", "frontend/js/mine.js",
     "frontend/js/receipt.js", "frontend/js/track.js", "frontend/js/board.js",
-    "frontend/js/shared.js", "frontend/js/dossier.js",
+    "frontend/js/shared.js", "frontend/js/dossier.js", "frontend/js/sw-register.js",
     "frontend/icon-192.png", "frontend/icon-512.png",
 ]
 # Needed by one page only: kept by the worker once fetched, never precached (the shell must stay
@@ -57,7 +58,11 @@ ON_DEMAND_STATIC = ["frontend/vendor/qrcode.mjs", "frontend/js/dossier-send.js",
 
 @require_GET
 def applicant_page(request: HttpRequest, page: str) -> HttpResponse:
-    return render(request, f"frontend/{page}.html", {"page": page})
+    response = render(request, f"frontend/{page}.html", {"page": page})
+    # Shell pages hold no personal data (that stays in the phone's IndexedDB): cacheable, but
+    # revalidated so a new release is seen.
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 def _shell_version() -> str:
@@ -134,5 +139,6 @@ def staff_dossier(request: HttpRequest, reference: str) -> HttpResponse:
     application = application_of_office(office=office, reference=reference)
     if application is None:
         raise Http404("No such application at this office.")
+    audit_record(actor=request.user, action="dossier.open", application=application)
     return render(request, "frontend/staff/dossier.html",
                   {"page": "staff-applications", "reference": application.reference})

@@ -6,6 +6,7 @@ Production must set every secret in the environment; settings refuse to start ot
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import secrets
@@ -21,28 +22,27 @@ def _fresh() -> dict[str, str]:
         "CENTRAL_PRINTING_SECRET": "whsec_" + base64.b64encode(os.urandom(24)).decode(),
         # Ed25519 seed signing the exported audit chain heads.
         "AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
+        # Version 1 of the AES-256 key that seals backups (separate from the data keys, so
+        # whoever holds the backups and this key still cannot read applicants' data alone).
+        "BACKUP_KEYS": "1:" + base64.b64encode(os.urandom(32)).decode(),
     }
 
 
 def load(path: Path) -> dict[str, str]:
-    """Read the development secrets file, creating it (0600) on first use."""
-    if path.exists():
-        stored: dict[str, str] = json.loads(path.read_text())
-        missing = {k: v for k, v in _fresh().items() if k not in stored}
-        if not missing:
-            return stored
-        stored.update(missing)
-        values = stored
-    else:
-        values = _fresh()
+    """Read the development secrets file, creating it (0600) on first use and adding any secret
+    a newer version introduced. Processes starting together (web, worker, beat) take turns on a
+    lock file, so all of them end up with the same values."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Write-then-rename so two processes starting together never read half a file.
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(values, fh, indent=2)
-    if path.exists():
-        tmp.unlink()
-        return load(path)
-    tmp.replace(path)
-    return values
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        missing = {k: v for k, v in _fresh().items() if k not in stored}
+        if missing:
+            stored.update(missing)
+            # Write-then-rename: a reader without the lock never sees half a file.
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(stored, fh, indent=2)
+            tmp.replace(path)
+        return stored

@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "pwa",
     "queueing",
     "immigration",
@@ -85,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "immigration.middleware.PrivateByDefaultMiddleware",
 ]
 
 ROOT_URLCONF = "immigration.urls"
@@ -245,6 +249,18 @@ RETENTION_DOSSIER_DAYS = envint("RETENTION_DOSSIER_DAYS", 30, minimum=0)
 # status and events stay for statistics and the audit chain.
 RETENTION_APPLICATION_DAYS = envint("RETENTION_APPLICATION_DAYS", 365, minimum=0)
 
+# --- backup: encrypted backups of the office database (manage.py backup / restore) -----------
+# "version:base64key,..." (AES-256): the first seals new backups, every listed one can open old
+# ones (rotation). Separate from PII_KEYS. Production sets it (or BACKUP_KEYS_FILE); without it
+# `manage.py backup` refuses, the rest of the office runs.
+BACKUP_KEYS = envsecret("BACKUP_KEYS") or (
+    None if PRODUCTION else dev_secrets.load(VAR_DIR / "dev-secrets.json")["BACKUP_KEYS"]
+)
+# Where `manage.py backup` writes when given no path.
+BACKUP_DIR = Path(envstr("BACKUP_DIR", str(VAR_DIR / "backups")))
+# pg_dump/pg_restore/psql directory; empty: searched like scripts/lib.sh does.
+BACKUP_PG_BINDIR = envstr("BACKUP_PG_BINDIR", "")
+
 # --- Intake ---------------------------------------------------------------------------------
 IDEMPOTENCY_TTL_HOURS = envint("IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
 # An application is a few KB; anything far larger is a client bug or an attack (413).
@@ -284,6 +300,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Passport applications that keep flowing when central systems are down.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "immigration.api.schema.document_error_responses",
@@ -321,6 +339,42 @@ SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Behind a TLS-terminating proxy (production) ----------------------------------------------
+# HSTS only once the site is served over HTTPS for good: browsers remember it for this long.
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+# Trust X-Forwarded-Proto only when a proxy we run sets it (and strips it from clients);
+# otherwise any client could claim HTTPS.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if envbool("TRUST_X_FORWARDED_PROTO", False) else None
+)
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes speak plain HTTP
+
+# --- Content-Security-Policy (django-csp): no inline script or style anywhere ----------------
+# Everything the pages run is a file of ours: an injected <script> or on*= attribute does
+# nothing. Camera frames and re-encoded photos are blob:/data: URLs; uploads and status calls go
+# to this origin only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Logging: never personal data. Request lines log paths only; references are not PII. ----
 LOGGING: dict[str, Any] = {

@@ -6,9 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        # Also merges main's two leaves (audit's and board's 0003/0004).
-        ('immigration', '0003_status_event_seal_protect'),
-        ('immigration', '0004_office_timezone_data'),
+        ('immigration', '0006_status_event_seal_partial_indexes'),
     ]
 
     operations = [
