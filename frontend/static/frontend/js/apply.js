@@ -47,8 +47,7 @@ function fill(body) {
     const value = el.name.startsWith("applicant.") ? body.applicant?.[fieldId(el.name)] : body[el.name];
     if (value === undefined) continue;
     if (el.name === "appointment") el.value = value ? JSON.stringify(value) : "";
-    else if (el.type === "radio") el.checked = el.value === value;
-    else if (el.type === "checkbox") el.checked = el.value === value;  // consent: same text only
+    else if (el.type === "radio" || el.type === "checkbox") el.checked = el.value === value;
     else el.value = value;
   }
 }

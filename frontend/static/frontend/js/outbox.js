@@ -10,8 +10,7 @@
 
   function open() {
     dbPromise ??= new Promise((resolve, reject) => {
-      // v2 adds "files": dossier files kept with their draft until the office holds them.
-      // v3 adds "keys": the phone's sealing key (see "Sealed at rest" below).
+      // v2: "files" (kept with their draft until the office holds them); v3: "keys" (below).
       const req = indexedDB.open(DB, 3);
       req.onupgradeneeded = () => {
         const db = req.result, have = db.objectStoreNames;
@@ -64,12 +63,12 @@
     keyPromise ??= (async () => {
       const fresh = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false,
         ["encrypt", "decrypt"]);
-      const key = await tx(["keys"], "readwrite", async (s) => {  // the first context's key wins
+      const key = await tx(["keys"], "readwrite", async (s) => {  // the first one stored wins
         const have = await req(s.get("device"));
         if (!have) s.put({ id: "device", key: fresh });
         return have ? have.key : fresh;
       });
-      // Seal records from before sealing, under the lock updates take.
+      // Seal older clear records, under the lock updates take.
       await locked(async () => {
         for (const store in SEALED) {
           for (const r of await rawAll(store)) if (!r.sealed) await rawPut(store, await sealWith(key, store, r));
@@ -122,7 +121,7 @@
   // Read-modify-write: fn(current) gives the new value, or nothing. Atomic across tabs and the
   // worker by a Web Lock (WebCrypto is async: a waiting IndexedDB transaction would commit).
   const update = async (store, key, fn) => {
-    await deviceKey();  // outside the lock (sealing old records takes it)
+    await deviceKey();  // outside the lock (sealing takes it)
     return locked(async () => {
       const next = fn(await get(store, key));
       if (next) await put(store, next);
@@ -154,7 +153,7 @@
 
   // Acknowledged: in one transaction the draft and its personal data go, and only what is
   // needed to follow the application stays (reference, access code, office, status).
-  // Under the sealing lock: an update cannot put the draft back.
+  // Locked: an update cannot put the draft back.
   function acknowledge(draft, data) {
     return locked(() => tx(["drafts", "applications"], "readwrite", async (drafts, apps) => {
       drafts.delete(draft.key);
