@@ -55,3 +55,18 @@ def test_a_walk_in_records_the_consent_the_clerk_showed(bambang_api, nunukan) ->
     assert accepted.status_code == 201, accepted.content
     application = PassportApplication.objects.get(reference=accepted.json()["reference"])
     assert application.consent_version == consent.CURRENT.version
+
+
+def test_checking_the_consent_version_costs_no_query() -> None:
+    # The accept path stays as cheap as it was: the versions are a table in code.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from immigration.api.serializers import ApplicationInput
+
+    for version in (consent.CURRENT.version, "1999-01"):
+        form = ApplicationInput(data={**application_payload(), "consent_version": version})
+        with CaptureQueriesContext(connection) as queries:
+            form.is_valid()
+        assert len(queries) == 0
+        assert ("consent_version" in form.errors) == (version == "1999-01")
