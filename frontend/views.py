@@ -18,13 +18,15 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
+from frontend.oversight_views import dashboard
 from immigration.api.permissions import is_counter_staff
 from immigration.audit import audit_record
 from immigration.lifecycle import Status, label
+from immigration.oversight.access import is_regional_operator
 from immigration.selectors import application_of_office
 
 APP_DIR = Path(__file__).resolve().parent
@@ -115,12 +117,19 @@ def counter_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     return wrapper
 
 
-@counter_required
+@login_required(login_url="staff-login")
 def staff_queue(request: HttpRequest) -> HttpResponse:
+    if not is_counter_staff(request.user):
+        # Where the login page lands everyone: a regional operator who is no clerk watches
+        # their offices' boards instead.
+        if is_regional_operator(request.user):
+            return redirect("staff-regional")
+        raise PermissionDenied("Counter staff only.")
     # The clerk announces for their own office only (the API refuses any other with 403).
-    office_code = request.user.membership.office_id  # type: ignore[union-attr]
+    office = request.user.membership.office  # type: ignore[union-attr]
     return render(request, "frontend/staff/queue.html",
-                  {"page": "staff-queue", "office_code": office_code})
+                  {"page": "staff-queue", "office_code": office.code,
+                   **dashboard(request, office, chart=True)})
 
 
 @counter_required

@@ -81,7 +81,8 @@ def blobs_ensure(
 ) -> None:
     """Make central hold every blob `job` names. Raises UpstreamError (transient or not) or
     BlobUnavailable; whatever was sent before a failure stays at central for the next try."""
-    before_chunk = byte_budget.spender(upstream) if byte_budget.rate(upstream) else None
+    # Always through the budget, limited or not: it is where bytes sent are counted (metrics).
+    before_chunk = byte_budget.spender(upstream)
     for blob in job_blobs(job):
         sha256 = str(blob["sha256"])
         report.sent.append(

@@ -6,6 +6,8 @@ DEBUG is off. Anything malformed stops the process at start-up (see immigration/
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from immigration import dev_secrets
 from immigration.env import envbool, envfloat, envint, envsecret, envstr
+from immigration.operations.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("TANGGUH_VAR_DIR", str(BASE_DIR / "var")))
@@ -72,11 +75,13 @@ INSTALLED_APPS = [
     "immigration",
     "immigration.dossier",
     "immigration.counter",
+    "immigration.oversight",
     "immigration.audit",
     "frontend",
 ]
 
 MIDDLEWARE = [
+    "immigration.operations.middleware.RequestTracingMiddleware",  # ops: first, so all get an id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "immigration.middleware.RequestGuardMiddleware",
@@ -177,6 +182,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "dossier-purge-expired-uploads": {"task": "dossier.purge_expired_uploads", "schedule": 3600.0},
     "privacy-retention": {"task": "privacy.retention", "schedule": 3600.0},
+    "oversight-sample-queues": {"task": "oversight.sample_queues", "schedule": 60.0},
     "audit-seal": {"task": "audit.seal", "schedule": envfloat("AUDIT_SEAL_SECONDS", 5.0,
                                                                minimum=0.5)},
     "audit-export-head": {"task": "audit.export_head", "schedule": 86400.0},
@@ -322,6 +328,12 @@ PWA_APP_DESCRIPTION = "Ajukan paspor dan pantau statusnya, juga saat sinyal lema
 PWA_APP_THEME_COLOR = "#0b5d3b"
 PWA_APP_BACKGROUND_COLOR = "#ffffff"
 PWA_APP_DISPLAY = "standalone"
+# --- board: operator dashboard ---------------------------------------------------------------
+# Queue samples (one row per office and minute, for the 24-hour chart) are kept this long.
+QUEUE_SAMPLE_RETENTION_DAYS = envint("QUEUE_SAMPLE_RETENTION_DAYS", 7, minimum=1)
+# The delivery rate behind the time-to-empty estimate is measured over this many minutes.
+BOARD_RATE_WINDOW_MINUTES = envint("BOARD_RATE_WINDOW_MINUTES", 10, minimum=1)
+
 PWA_APP_SCOPE = "/"
 PWA_APP_START_URL = "/"
 PWA_APP_LANG = "id"
@@ -376,15 +388,28 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# --- Logging: never personal data. Request lines log paths only; references are not PII. ----
-LOGGING: dict[str, Any] = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        "httpx": {"level": "WARNING"},  # one line per call to central is noise, not signal
-    },
-}
+# --- ops: logs, metrics ------------------------------------------------------------------
+# Never personal data in logs. Request lines log paths only; references are not PII. JSON lines
+# in production (a log shipper reads them), readable lines in development; both carry the
+# request id (immigration/operations/request_ids.py).
+LOG_FORMAT = envstr("LOG_FORMAT", "json" if PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'plain'")
+LOGGING: dict[str, Any] = logging_config(fmt=LOG_FORMAT, level=envstr("LOG_LEVEL", "INFO"))
+
+# Who may read /metrics (immigration/operations/metrics_view.py): these addresses (IPs or CIDR
+# networks, comma separated; never trusted for a request that came through a proxy), or anyone
+# with `Authorization: Bearer <METRICS_TOKEN>` when a token is set.
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(n.strip(), strict=False)
+        for n in envstr("METRICS_ALLOWED_IPS", "127.0.0.1,::1").split(",") if n.strip()
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from exc
+METRICS_TOKEN = envsecret("METRICS_TOKEN") or ""
+# Multiprocess metrics (gunicorn workers, Celery pool processes): every process writes its
+# counters here and a scrape sums them. Set by scripts/run, the Procfile and the deployment
+# files, emptied at each start; unset, metrics are per process (tests, runserver).
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)

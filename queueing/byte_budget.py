@@ -21,7 +21,7 @@ from collections.abc import Callable
 import redis
 from django.conf import settings
 
-from queueing import redis_state
+from queueing import metrics, redis_state
 
 __all__ = ["rate", "reserve", "spend", "spender"]
 
@@ -82,6 +82,10 @@ _local = _LocalBucket()
 
 def reserve(upstream: str, nbytes: int) -> float:
     """Charge `nbytes` to `upstream`'s shared budget; returns the seconds to wait before sending."""
+    if nbytes > 0:
+        # Every byte-streaming sender passes here (limited or not), so this is where bytes sent
+        # to an upstream are counted, for any upstream.
+        metrics.BYTES_SENT.labels(upstream=upstream).inc(nbytes)
     per_second = rate(upstream)
     if per_second <= 0 or nbytes <= 0:
         return 0.0

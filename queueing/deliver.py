@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from queueing import breaker, limiter, topics
+from queueing import breaker, limiter, metrics, topics
 from queueing.backoff import retry_delay
 from queueing.claim import claim
 from queueing.models import MessageStatus, OutboxMessage
@@ -136,6 +136,7 @@ def _settle(
 ) -> None:
     """Record each outcome, with the topic's domain reaction, in one transaction."""
     now = timezone.now()
+    transient = permanent = 0
     with transaction.atomic():
         pairs = _still_mine(token, messages, outcomes, report)
         delivered = [(m, o.result) for m, o in pairs if isinstance(o, Delivered)]
@@ -157,12 +158,28 @@ def _settle(
             if isinstance(outcome, RetryLater) and not _exhausted(message):
                 _schedule_retry(message, outcome, now)
                 report.retried += 1
+                transient += 1
                 continue
             reason = outcome.reason
             if isinstance(outcome, RetryLater):
                 reason = f"gave up after {message.attempts} attempts: {reason}"
             _mark_dead(topic, message, reason, now)
             report.dead += 1
+            permanent += 1
+    # Counted after the commit, so a rolled-back settlement counts nothing.
+    _count(topic, delivered=len(delivered), transient=transient, permanent=permanent)
+
+
+def _count(topic: Topic, *, delivered: int, transient: int, permanent: int) -> None:
+    """Prometheus counters for one settled round (queueing/metrics.py): any topic's upstream
+    gets them from here. Deferred messages were never attempted and count as nothing."""
+    labels = {"upstream": topic.upstream, "topic": topic.name}
+    if delivered:
+        metrics.DELIVERIES.labels(**labels).inc(delivered)
+    if transient:
+        metrics.FAILURES.labels(**labels, kind="transient").inc(transient)
+    if permanent:
+        metrics.FAILURES.labels(**labels, kind="permanent").inc(permanent)
 
 
 def _still_mine(

@@ -6,6 +6,7 @@ the tasks module (which imports the delivery loop, which would import the outbox
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -31,7 +32,9 @@ def kick() -> None:
         if _queued:  # a kick is already waiting to run after this commit: one is enough
             return
         _queued = True
-    _kicker.submit(_publish)
+    # In a copy of the caller's context: whatever the caller's context carries (such as the id
+    # of the request that committed) is there when the task is published from the kick thread.
+    _kicker.submit(contextvars.copy_context().run, _publish)
 
 
 def _publish() -> None:

@@ -21,6 +21,10 @@ def drain() -> dict[str, int]:
     if summary.more_due and summary.report.settled:
         kick()
     r = summary.report
+    if r.settled:
+        # Carries the id of the request whose commit kicked this drain (operations/request_ids).
+        log.info("drain: %d delivered, %d retried, %d dead in %d rounds",
+                 r.delivered, r.retried, r.dead, summary.rounds)
     return {"delivered": r.delivered, "retried": r.retried, "dead": r.dead}
 
 

@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from queueing import metrics
+
 if TYPE_CHECKING:
     from queueing.models import OutboxMessage
 
@@ -86,6 +88,7 @@ _registry: dict[str, Topic] = {}
 
 def register(topic: Topic) -> None:
     _registry[topic.name] = topic
+    metrics.touch_topic(topic=topic.name, upstream=topic.upstream)
 
 
 def get(name: str) -> Topic:

@@ -18,7 +18,8 @@ from tests.frontend.conftest import CHROMIUM, CHROMIUM_ARGS, staff_login
 
 APPLICANT_PAGES = ["/", "/mine", "/track", "/receipt", "/board"]
 STAFF_PAGES = ["/staff/", "/staff/applications", "/staff/counter", "/staff/desk",
-               "/staff/walk-in", "/staff/office", "/display/NNK"]
+               "/staff/walk-in", "/staff/office", "/staff/board/NNK", "/staff/regional",
+               "/display/NNK"]
 ADMIN_PAGES = ["/admin/", "/admin/immigration/passportapplication/", "/admin/auth/user/"]
 OTHER_PAGES = ["/staff/login", "/api/docs/"]
 
