@@ -52,6 +52,9 @@ ON_DEMAND_STATIC = ["frontend/vendor/qrcode.mjs", "frontend/js/dossier-send.js",
                     # The slot picker is its own module script on the apply page: kept once
                     # fetched (offline calendar), but the form works without it.
                     "frontend/js/slots.js",
+                    # The consent text on the apply form: fetched with the page (which needs
+                    # the network the first time anyway) and kept for offline use.
+                    "frontend/js/consent.js",
                     "frontend/vendor/tus.min.js", "frontend/vendor/sha256.min.mjs"]
 
 

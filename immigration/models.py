@@ -202,6 +202,12 @@ class PassportApplication(models.Model):
     email = EncryptedTextField(blank=True, default="")
 
     access_code_hash = models.CharField(max_length=64, editable=False)
+    # UU PDP: which consent text (immigration.consent.TEXTS) the applicant agreed to. Blank only
+    # for applications accepted before consent was recorded.
+    consent_version = models.CharField(max_length=20, blank=True, default="")
+    # Set when the personal data was blanked (retention or an erasure request): the row stays
+    # for statistics (reference, status, events), the person is gone.
+    anonymised_at = models.DateTimeField(null=True, blank=True)
     # Bumped whenever staff correct the data; part of the print-job key, so central sees a
     # corrected application as a new job rather than as a reused key with a different body.
     data_version = models.PositiveIntegerField(default=1)

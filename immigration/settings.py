@@ -181,6 +181,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "dossier-purge-expired-uploads": {"task": "dossier.purge_expired_uploads", "schedule": 3600.0},
+    "privacy-retention": {"task": "privacy.retention", "schedule": 3600.0},
     "oversight-sample-queues": {"task": "oversight.sample_queues", "schedule": 60.0},
     "audit-seal": {"task": "audit.seal", "schedule": envfloat("AUDIT_SEAL_SECONDS", 5.0,
                                                                minimum=0.5)},
@@ -245,6 +246,14 @@ DOSSIER_UPLOAD_TTL_HOURS = envfloat("DOSSIER_UPLOAD_TTL_HOURS", 48.0, minimum=0.
 # Images with more pixels are refused before decoding: decoding and re-encoding cost about
 # 5 bytes per pixel (measured: 58 MB for a 12 MP photo), so 16 MP caps it near 80 MB.
 DOSSIER_MAX_IMAGE_PIXELS = envint("DOSSIER_MAX_IMAGE_PIXELS", 16_000_000, minimum=10_000)
+
+# --- pdp: retention of personal data (UU PDP; immigration/retention.py, README) -------------
+# Documents, photo and signature are deleted this many days after the application closed
+# (collected, rejected or cancelled): long enough to answer a complaint about the handover.
+RETENTION_DOSSIER_DAYS = envint("RETENTION_DOSSIER_DAYS", 30, minimum=0)
+# The application's personal fields are blanked this many days after it closed; the reference,
+# status and events stay for statistics and the audit chain.
+RETENTION_APPLICATION_DAYS = envint("RETENTION_APPLICATION_DAYS", 365, minimum=0)
 
 # --- backup: encrypted backups of the office database (manage.py backup / restore) -----------
 # "version:base64key,..." (AES-256): the first seals new backups, every listed one can open old

@@ -20,7 +20,7 @@ from faker import Faker
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from immigration import printing
+from immigration import consent, printing
 from immigration.counter import billing
 from immigration.counter.fees import tariffs_seed
 from immigration.models import Office, StaffMembership
@@ -132,6 +132,8 @@ def application_payload(**overrides: Any) -> dict[str, Any]:
         "passport_type": "electronic",
         "application_type": "new",
         "applicant": applicant(**overrides.pop("applicant", {})),
+        # The applicant ticked the box under the current consent text (UU PDP).
+        "consent_version": consent.CURRENT.version,
     }
     body.update(overrides)
     return body
