@@ -19,7 +19,16 @@ def _fresh() -> dict[str, str]:
         "PII_KEYS": "1:" + base64.b64encode(os.urandom(32)).decode(),
         "PII_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
         "CENTRAL_PRINTING_SECRET": "whsec_" + base64.b64encode(os.urandom(24)).decode(),
+        "VAPID_PRIVATE_KEY": _vapid_private_key(),
     }
+
+
+def _vapid_private_key() -> str:
+    """A P-256 private key as base64url of its raw 32 bytes (what py_vapid reads)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    value = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+    return base64.urlsafe_b64encode(value.to_bytes(32, "big")).rstrip(b"=").decode()
 
 
 def load(path: Path) -> dict[str, str]:
@@ -30,16 +39,17 @@ def load(path: Path) -> dict[str, str]:
         if not missing:
             return stored
         stored.update(missing)
-        values = stored
+        values, adding = stored, True
     else:
-        values = _fresh()
+        values, adding = _fresh(), False
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write-then-rename so two processes starting together never read half a file.
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(values, fh, indent=2)
-    if path.exists():
+    if path.exists() and not adding:
+        # Another process created it meanwhile: use theirs, so all agree on the secrets.
         tmp.unlink()
         return load(path)
     tmp.replace(path)

@@ -143,13 +143,16 @@ def _settle(
             _mark_delivered(topic, delivered, now)
             report.delivered += len(delivered)
 
-        deferred = [m.id for m, o in pairs if isinstance(o, Deferred)]
-        if deferred:
-            OutboxMessage.objects.filter(id__in=deferred).update(
-                status=MessageStatus.PENDING, lease_until=None, next_attempt_at=now,
+        deferred: dict[dt.datetime, list[int]] = {}
+        for m, o in pairs:
+            if isinstance(o, Deferred):
+                deferred.setdefault(max(o.until or now, now), []).append(m.id)
+        for due, ids in deferred.items():
+            OutboxMessage.objects.filter(id__in=ids).update(
+                status=MessageStatus.PENDING, lease_until=None, next_attempt_at=due,
                 attempts=F("attempts") - 1,
             )
-            report.retried += len(deferred)
+            report.retried += len(ids)
 
         for message, outcome in pairs:
             if isinstance(outcome, Delivered | Deferred):
@@ -224,9 +227,12 @@ def _mark_dead(topic: Topic, message: OutboxMessage, reason: str, now: dt.dateti
 def _release_waiting(topic: Topic) -> None:
     """Upstream is back (the probe passed): make every message of the topic due now. Their
     per-message backoff grew while upstream was down; from here the shared rate ramp, not those
-    timers, protects upstream, and express work keeps its place at the front."""
+    timers, protects upstream, and express work keeps its place at the front. Messages never
+    attempted are left alone: their later due time was asked for (`enqueue(not_before=...)`),
+    it is not backoff."""
     OutboxMessage.objects.filter(
-        topic=topic.name, status=MessageStatus.PENDING, next_attempt_at__gt=timezone.now()
+        topic=topic.name, status=MessageStatus.PENDING, next_attempt_at__gt=timezone.now(),
+        attempts__gt=0,
     ).update(next_attempt_at=timezone.now())
 
 

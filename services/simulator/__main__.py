@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> None:
         db_path=args.db, secrets=args.secret, step_seconds=args.step_seconds,
         # Billing (mounted at /billing) checks its own secret when given one, else central's.
         billing_secrets=os.environ.get("BILLING_SECRET", "").split(),
+        # The SMS gateway (mounted at /sms) likewise.
+        sms_secrets=os.environ.get("SMS_GATEWAY_SECRET", "").split(),
     )
     server = SimulatorServer((args.host, args.port), simulator)
     host, port = server.server_address[:2]
