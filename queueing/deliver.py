@@ -21,7 +21,7 @@ from django.utils import timezone
 from queueing import breaker, limiter, topics
 from queueing.backoff import retry_delay
 from queueing.claim import claim
-from queueing.models import MessageStatus, OutboxMessage
+from queueing.models import MessageStatus, OutboxMessage, UpstreamHealth
 from queueing.topics import (
     Deferred,
     Delivered,
@@ -95,6 +95,8 @@ def deliver_batch(topic: Topic) -> Report:
         low_priority_share=q["LOW_PRIORITY_SHARE"],
     )
     if not messages:
+        if gate == "half_open":
+            _confirm_recovery(topic)
         return report
     outcomes = _send(topic, messages)
     _settle(topic, token, messages, outcomes, report)
@@ -107,6 +109,16 @@ def _safe_probe(topic: Topic) -> bool:
     except Exception:
         log.warning("probe of %s failed with an exception", topic.upstream)
         return False
+
+
+def _confirm_recovery(topic: Topic) -> None:
+    """Half open with nothing to send: a probe stands in for the real calls that would close
+    the breaker. Without it a breaker that opened on a small backlog stays "recovering" until
+    new work arrives, and its outage (queueing/outages.py) never closes."""
+    if _safe_probe(topic):
+        breaker.record_success(topic.upstream)
+    else:
+        breaker.record_failure(topic.upstream, "probe failed while recovering")
 
 
 def _send(topic: Topic, messages: list[OutboxMessage]) -> list[Outcome]:
@@ -249,6 +261,11 @@ def has_due_work(topic: str | None = None) -> bool:
     if topic:
         due = due.filter(topic=topic)
     return due.exists()
+
+
+def has_unsettled_upstream() -> bool:
+    """Is an upstream still down or recovering (as last recorded)? One indexed read."""
+    return UpstreamHealth.objects.exclude(state=UpstreamHealth.State.UP).exists()
 
 
 def drain(

@@ -13,9 +13,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from immigration.lifecycle import Status
+from immigration.models import StatusEvent
 from immigration.notify import quiet_hours, texts
 from immigration.notify.models import Channel, Follow, Recipient
 from immigration.print_jobs import CENTRAL_PRINTING
@@ -99,9 +101,14 @@ def on_upstream_recovered(sender: Any, upstream: str, outage: UpstreamOutage,
     keyed by the outage, so a second closing of the same outage cannot make a second message."""
     if upstream != CENTRAL_PRINTING:
         return
+    # Whose applications the outage held up: still waiting, or sent on since it began (the
+    # breaker closes only after the first batches went through, so most have moved on).
+    moved_on = StatusEvent.objects.filter(
+        application=OuterRef("application"), from_status=Status.QUEUED_FOR_PRINTING,
+        to_status__in=[*_PRINTED_ONWARD, Status.READY_FOR_PICKUP], at__gte=outage.opened_at)
     waiting: dict[int, tuple[Recipient, list[tuple[str, str]]]] = {}
     for follow in Follow.objects.filter(
-        application__status=Status.QUEUED_FOR_PRINTING
+        Q(application__status=Status.QUEUED_FOR_PRINTING) | Exists(moved_on)
     ).select_related("recipient", "application"):
         entry = waiting.setdefault(follow.recipient_id, (follow.recipient, []))
         entry[1].append((follow.application.reference, follow.application.office_id))

@@ -33,8 +33,8 @@ _TEXTS: dict[str, dict[str, str]] = {
                          "datang ke kantor dengan tanda terima.",
         REJECTED: "Permohonan {refs} ditolak. Lihat alasannya di halaman status dengan kode "
                   "akses Anda, atau tanya di kantor.",
-        RESUMED: "Pencetakan paspor di kantor Anda berjalan kembali. Permohonan {refs} segera "
-                 "dikirim untuk dicetak.",
+        RESUMED: "Pencetakan paspor di kantor Anda berjalan kembali. Permohonan {refs} sedang "
+                 "atau sudah dikirim untuk dicetak.",
     },
     "en": {
         QUEUED: "Passport {refs}: approved and queued for printing.",
@@ -45,8 +45,8 @@ _TEXTS: dict[str, dict[str, str]] = {
                          "visit the office with your receipt.",
         REJECTED: "Application {refs} was rejected. See why on the status page with your "
                   "access code, or ask at the office.",
-        RESUMED: "Passport printing has resumed at your office. Application {refs} will be "
-                 "sent for printing shortly.",
+        RESUMED: "Passport printing has resumed at your office. Application {refs} is being "
+                 "or has been sent for printing.",
     },
 }
 _TITLE = {"id": "Status paspor", "en": "Passport status"}

@@ -55,3 +55,22 @@ self.addEventListener("sync", (event) => {
     if (left) throw new Error(`${left} applications still waiting`);
   }));
 });
+
+// Web Push (immigration/notify): the office's message, decrypted by the browser, shown as a
+// notification. `tag` is the message key, so a resend replaces rather than repeats it.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = { body: event.data?.text() }; }
+  const stop = data.lang === "en" ? "Stop notifications" : "Berhenti";
+  event.waitUntil(self.registration.showNotification(data.title || "Tangguh Paspor", {
+    body: data.body || "", tag: data.tag, icon: "__ICON_URL__", lang: data.lang || "id",
+    data: { url: data.url || "/mine", stop: data.stop_url || "" },
+    actions: data.stop_url ? [{ action: "stop", title: stop }] : [],
+  }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const { url, stop } = event.notification.data || {};
+  event.waitUntil(self.clients.openWindow(event.action === "stop" && stop ? stop : url || "/mine"));
+});

@@ -63,10 +63,18 @@ async function render() {
 
 const drawDocuments = mountDocuments(document.getElementById("docs"), () => app?.key || app?.reference,
   groups, () => app?.dossier);
-addEventListener("hashchange", async () => { await render(); drawDocuments(); refresh(); });
+// "Tell me" (SMS / Web Push): its module is fetched only online, never precached.
+async function mountNotify() {
+  const box = document.getElementById("notify");
+  if (!app || !navigator.onLine) { box.hidden = true; return; }
+  try { (await import("./notify.js")).mountNotify(box, app); } catch (e) { box.hidden = true; }
+}
+
+addEventListener("hashchange", async () => { await render(); drawDocuments(); refresh(); mountNotify(); });
 addEventListener("online", refresh);
 document.addEventListener("langchange", render);
 document.addEventListener("dossierstored", refresh);
 await render();
 drawDocuments();
 refresh();
+mountNotify();
