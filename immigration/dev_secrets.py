@@ -20,6 +20,8 @@ def _fresh() -> dict[str, str]:
         "PII_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
         "CENTRAL_PRINTING_SECRET": "whsec_" + base64.b64encode(os.urandom(24)).decode(),
         "VAPID_PRIVATE_KEY": _vapid_private_key(),
+        # Ed25519 seed signing the exported audit chain heads.
+        "AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
     }
 
 

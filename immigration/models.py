@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from immigration.lifecycle import ACTIVE_STATUSES, Actor, Status, chain_position, is_allowed
+from immigration.office_time import DEFAULT_OFFICE_TIMEZONE, validate_timezone_name
 from immigration.personal_data import EncryptedTextField, blind_index
 from immigration.print_jobs import PRINT_JOB_TOPIC, print_job_key
 from immigration.readiness import ensure_ready
@@ -60,6 +61,11 @@ class Office(models.Model):
     express_open = models.BooleanField(default=True)
     pickup_open = models.BooleanField(default=True)
     service_note = models.CharField(max_length=300, blank=True, default="")
+    # The office's wall clock (an IANA name): times shown to its staff and applicants, and its
+    # quiet hours, are in this zone. Indonesia has three: WIB, WITA (Nunukan, Bali), WIT.
+    timezone = models.CharField(
+        max_length=64, default=DEFAULT_OFFICE_TIMEZONE, validators=[validate_timezone_name]
+    )
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
@@ -385,20 +391,28 @@ class PassportApplication(models.Model):
 
 
 class StatusEvent(models.Model):
-    """Append-only: one row per transition. Never updated or deleted."""
+    """Append-only: one row per transition. Never updated or deleted (only sealed once, see
+    immigration/audit/chain.py)."""
 
+    # PROTECT: an application with history cannot be deleted (it would take its events along).
     application = models.ForeignKey(
-        PassportApplication, on_delete=models.CASCADE, related_name="events"
+        PassportApplication, on_delete=models.PROTECT, related_name="events"
     )
     from_status = models.CharField(max_length=24, blank=True)
     to_status = models.CharField(max_length=24, choices=Status.choices)
     actor = models.CharField(max_length=12, choices=Actor.choices)
+    # PROTECT, not SET_NULL: clearing the user of a sealed event would break the audit chain;
+    # staff who leave are deactivated, not deleted.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
         related_name="+",
     )
     note = models.CharField(max_length=500, blank=True, default="")
     at = models.DateTimeField(default=timezone.now)
+    # The audit chain's seal, set once by its sealer after the event committed; writers leave
+    # them empty (no lock on the accept path). The unique index also finds the unsealed rows.
+    seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    chain_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["at", "id"]

@@ -23,7 +23,8 @@ if TANGGUH_ENV not in {"development", "production"}:
     raise ImproperlyConfigured("TANGGUH_ENV must be 'development' or 'production'")
 PRODUCTION = TANGGUH_ENV == "production"
 
-_SECRET_NAMES = ("SECRET_KEY", "PII_KEYS", "PII_INDEX_KEY", "CENTRAL_PRINTING_SECRET")
+_SECRET_NAMES = ("SECRET_KEY", "PII_KEYS", "PII_INDEX_KEY", "CENTRAL_PRINTING_SECRET",
+                 "AUDIT_SIGNING_KEY")
 _secrets: dict[str, str | None] = {name: envsecret(name) for name in _SECRET_NAMES}
 if PRODUCTION:
     missing = [name for name, value in _secrets.items() if not value]
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "immigration.dossier",
     "immigration.counter",
     "immigration.notify",
+    "immigration.audit",
     "frontend",
 ]
 
@@ -171,6 +173,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "dossier-purge-expired-uploads": {"task": "dossier.purge_expired_uploads", "schedule": 3600.0},
+    "audit-seal": {"task": "audit.seal", "schedule": envfloat("AUDIT_SEAL_SECONDS", 5.0,
+                                                               minimum=0.5)},
+    "audit-export-head": {"task": "audit.export_head", "schedule": 86400.0},
 }
 
 # --- Delivery (queueing) --------------------------------------------------------------------
@@ -253,6 +258,13 @@ IDEMPOTENCY_TTL_HOURS = envint("IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
 # An application is a few KB; anything far larger is a client bug or an attack (413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("MAX_REQUEST_BYTES", 64 * 1024, minimum=1024)
 
+# --- audit: hash-chained audit trail (immigration/audit) ----------------------------------------
+# Ed25519 private key (base64 of the 32-byte seed) signing the exported chain heads. Whoever
+# keeps the heads elsewhere needs only the public key (`manage.py audit public-key`).
+AUDIT_SIGNING_KEY = _secret("AUDIT_SIGNING_KEY")
+# Where the daily signed heads are written; copy them off this server (see README).
+AUDIT_HEAD_DIR = Path(envstr("AUDIT_HEAD_DIR", str(VAR_DIR / "audit-heads")))
+
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -280,6 +292,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Passport applications that keep flowing when central systems are down.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "immigration.api.schema.document_error_responses",
+    ],
 }
 
 # --- I18n, static, PWA ----------------------------------------------------------------------

@@ -13,3 +13,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("frontend.urls")),
 ]
+
+# Unmatched URLs under /api/ answer in the API's JSON error shape, not Django's HTML page.
+handler404 = "immigration.api.errors.not_found"

@@ -43,7 +43,8 @@ def _fresh_redis() -> Iterator[None]:
 @pytest.fixture
 def nunukan(db: Any) -> Office:
     office, _ = Office.objects.get_or_create(
-        code="NNK", defaults={"name": "Kantor Imigrasi Kelas II TPI Nunukan"}
+        code="NNK", defaults={"name": "Kantor Imigrasi Kelas II TPI Nunukan",
+                              "timezone": "Asia/Makassar"}
     )
     tariffs_seed()  # a transactional test's flush drops what the migration seeded
     return office

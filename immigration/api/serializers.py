@@ -193,3 +193,12 @@ class ApplicationOutput(serializers.Serializer):  # type: ignore[type-arg]
     appointment = serializers.DictField(required=False)  # the counter's quota slot
     applicant = serializers.DictField(required=False, help_text="staff only")
     data_version = serializers.IntegerField(required=False, help_text="staff only")
+
+
+class ApplicationPageOutput(serializers.Serializer):  # type: ignore[type-arg]
+    """One page of the staff list (DRF's PageNumberPagination shape)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ApplicationOutput(many=True)

@@ -26,6 +26,7 @@ from immigration.api import serializers as s
 from immigration.api.capabilities import application_for_caller
 from immigration.api.errors import ApiError
 from immigration.api.permissions import IsCounterStaff
+from immigration.api.schema import ERRORS
 from immigration.board import application_view, central_health, office_board
 from immigration.corrections import application_resubmit
 from immigration.models import Announcement, Office, PassportApplication
@@ -159,7 +160,7 @@ class ApplicationsView(APIView):
             OpenApiParameter("X-Search", OpenApiTypes.STR, OpenApiParameter.HEADER,
                              description="reference or NIK (exact); a NIK never goes in a URL"),
         ],
-        responses={200: s.ApplicationOutput(many=True)},
+        responses={200: s.ApplicationPageOutput},
     )
     def get(self, request: Request) -> Response:
         q = request.query_params.get("q", "").strip()
@@ -338,6 +339,7 @@ class PrintingWebhookView(APIView):
             "at": serializers.DateTimeField(), "reason": serializers.CharField(required=False),
         }),
         responses={200: OpenApiTypes.OBJECT},
+        extensions={ERRORS: ["401"]},  # unsigned, wrongly signed or stale
     )
     def post(self, request: Request) -> Response:
         body = request.body

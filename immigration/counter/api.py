@@ -601,7 +601,15 @@ class CashReportView(APIView):
     permission_classes = [IsCounterStaff]
     renderer_classes = [JSONRenderer, CSVRenderer]
 
-    @extend_schema(operation_id="counter_cash_report", responses={200: OpenApiTypes.OBJECT})
+    def handle_exception(self, exc: Exception) -> Response:
+        # A refusal is JSON whatever format was asked for: CSV has no place for an error.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+    @extend_schema(operation_id="counter_cash_report",
+                   responses={(200, "application/json"): OpenApiTypes.OBJECT,
+                              (200, "text/csv"): OpenApiTypes.STR})
     def get(self, request: Request, code: str, format: str | None = None) -> Response:
         office = _own_office(request, code)
         cs = CounterSettings.for_office(office)

@@ -278,7 +278,8 @@ def _staff_file(request: Request, reference: str, file_id: int) -> DossierFile:
 class FileContentView(APIView):
     permission_classes = [IsCounterStaff]
 
-    @extend_schema(operation_id="dossier_file_content", responses={200: OpenApiTypes.BINARY})
+    @extend_schema(operation_id="dossier_file_content",
+                   responses={(200, "*/*"): OpenApiTypes.BINARY})
     def get(self, request: Request, reference: str, file_id: int) -> StreamingHttpResponse:
         file = _staff_file(request, reference, file_id)
         response = StreamingHttpResponse(open_chunks(file), content_type=file.media_type)
