@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from immigration.models import Office
+from immigration.office_time import zone_of
 
 
 def window() -> tuple[dt.time, dt.time] | None:
@@ -45,6 +46,5 @@ def held_until(now: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime | None:
 
 
 def office_zone(office_id: str) -> zoneinfo.ZoneInfo:
-    office = Office.objects.filter(code=office_id).first()
-    name = getattr(office, "timezone", "") if office is not None else ""  # Office.timezone
-    return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
+    office = Office.objects.filter(code=office_id).only("code", "timezone").first()
+    return zone_of(office) if office is not None else zoneinfo.ZoneInfo(settings.TIME_ZONE)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from immigration.models import PassportApplication
+from immigration.notify import quiet_hours
 from immigration.notify.models import Follow, Recipient
 from queueing import breaker, deliver, redis_state
 from queueing.models import MessageStatus, OutboxMessage, UpstreamOutage
@@ -187,18 +188,19 @@ def test_printing_resumed_once_per_phone_however_many_applications(notify_wired,
 
 def test_quiet_hours_hold_a_text_until_morning_then_release_it(notify_wired, submit,
                                                                 bambang_api, settings):
-    # "Night" in the office's zone ends three seconds from now.
-    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    now = timezone.now().astimezone(zone)
-    start, end = now - dt.timedelta(hours=1), now + dt.timedelta(seconds=3)
-    if start.date() != end.date() or end.date() != now.date():
-        pytest.skip("window would cross midnight; rerun")
-    settings.NOTIFY_QUIET_HOURS = f"{start:%H:%M:%S}-{end:%H:%M:%S}"
     held_ref, held_code = _apply(submit)
     urgent_ref, urgent_code = _apply(submit)
     _opt_in(held_ref, held_code, sms=True)
     _opt_in(urgent_ref, urgent_code, sms=True)
-    _approve(bambang_api, held_ref)
+    make_approvable(held_ref, User.objects.get(username="bambang"))
+    # "Night" in the office's zone (Nunukan: WITA) ends a few seconds from now.
+    zone = zoneinfo.ZoneInfo("Asia/Makassar")
+    now = timezone.now().astimezone(zone)
+    start, end = now - dt.timedelta(hours=1), now + dt.timedelta(seconds=4)
+    if start.date() != end.date() or end.date() != now.date():
+        pytest.skip("window would cross midnight; rerun")
+    settings.NOTIFY_QUIET_HOURS = f"{start:%H:%M:%S}-{end:%H:%M:%S}"
+    assert bambang_api.post(f"/api/v1/applications/{held_ref}/approve").status_code == 200
     assert bambang_api.post(f"/api/v1/applications/{urgent_ref}/reject",
                             {"reason": "Dokumen tidak lengkap"}, format="json").status_code == 200
     held = OutboxMessage.objects.get(topic="notify.sms", payload__urgent=False)
@@ -213,13 +215,25 @@ def test_quiet_hours_hold_a_text_until_morning_then_release_it(notify_wired, sub
     assert len(released) == 2 and "disetujui" in released[0]
 
 
+def test_quiet_hours_follow_the_office_time_zone(settings):
+    settings.NOTIFY_QUIET_HOURS = "21:00-07:00"
+    evening = dt.datetime(2026, 11, 29, 13, 30, tzinfo=dt.UTC)  # 20:30 WIB, 21:30 WITA
+    wita, wib = zoneinfo.ZoneInfo("Asia/Makassar"), zoneinfo.ZoneInfo("Asia/Jakarta")
+    assert quiet_hours.held_until(evening, wib) is None
+    assert quiet_hours.held_until(evening, wita) == dt.datetime(2026, 11, 30, 7, 0, tzinfo=wita)
+    early = dt.datetime(2026, 11, 29, 22, 0, tzinfo=dt.UTC)  # 05:00 WIB on the 30th
+    assert quiet_hours.held_until(early, wib) == dt.datetime(2026, 11, 30, 7, 0, tzinfo=wib)
+    settings.NOTIFY_QUIET_HOURS = ""
+    assert quiet_hours.held_until(evening, wita) is None
+
+
 def test_a_text_retried_into_the_night_waits_for_the_morning(notify_wired, submit,
                                                               bambang_api, settings):
     reference, code = _apply(submit)
     _opt_in(reference, code, sms=True)
     _approve(bambang_api, reference)
-    # Night falls (in the office's zone) while the text waits for its next attempt.
-    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    # Night falls (in the office's zone, WITA) while the text waits for its next attempt.
+    zone = zoneinfo.ZoneInfo("Asia/Makassar")
     now = timezone.now().astimezone(zone)
     start, end = now - dt.timedelta(minutes=1), now + dt.timedelta(hours=2)
     if start.date() != end.date():
