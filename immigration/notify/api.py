@@ -4,6 +4,7 @@ SMS gateway's signed inbound replies ("STOP")."""
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 import phonenumbers
@@ -21,6 +22,7 @@ from immigration.api.capabilities import application_for_caller
 from immigration.api.errors import ApiError
 from immigration.api.serializers import StrictCharField
 from immigration.notify import follows, texts
+from immigration.notify.channels import sms_secrets
 from immigration.notify.models import Language
 from services.signing import verify
 from services.web_push import vapid_public_key
@@ -61,10 +63,14 @@ NotificationsOutput = inline_serializer("Notifications", {
 })
 
 
+@cache
+def _push_key(private_key: str) -> str:
+    return vapid_public_key(private_key)
+
+
 def _view(application: Any) -> dict[str, Any]:
     key = settings.VAPID_PRIVATE_KEY
-    return {**follows.notifications_of(application),
-            "push_key": vapid_public_key(key) if key else None}
+    return {**follows.notifications_of(application), "push_key": _push_key(key) if key else None}
 
 
 def _no_store(response: Response) -> Response:
@@ -121,8 +127,6 @@ class SmsInboundView(APIView):
             "stopped": serializers.BooleanField()}), 400: _ERROR, 401: _ERROR},
     )
     def post(self, request: Request) -> Response:
-        from immigration.notify.channels import sms_secrets
-
         body = request.body
         verify(sms_secrets(), body, request.headers,
                tolerance_seconds=settings.WEBHOOK_TOLERANCE_SECONDS)
