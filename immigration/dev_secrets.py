@@ -6,6 +6,7 @@ Production must set every secret in the environment; settings refuse to start ot
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import secrets
@@ -34,25 +35,20 @@ def _vapid_private_key() -> str:
 
 
 def load(path: Path) -> dict[str, str]:
-    """Read the development secrets file, creating it (0600) on first use."""
-    if path.exists():
-        stored: dict[str, str] = json.loads(path.read_text())
-        missing = {k: v for k, v in _fresh().items() if k not in stored}
-        if not missing:
-            return stored
-        stored.update(missing)
-        values, adding = stored, True
-    else:
-        values, adding = _fresh(), False
+    """Read the development secrets file, creating it (0600) on first use and adding any secret
+    a newer version introduced. Processes starting together (web, worker, beat) take turns on a
+    lock file, so all of them end up with the same values."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Write-then-rename so two processes starting together never read half a file.
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(values, fh, indent=2)
-    if path.exists() and not adding:
-        # Another process created it meanwhile: use theirs, so all agree on the secrets.
-        tmp.unlink()
-        return load(path)
-    tmp.replace(path)
-    return values
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        missing = {k: v for k, v in _fresh().items() if k not in stored}
+        if missing:
+            stored.update(missing)
+            # Write-then-rename: a reader without the lock never sees half a file.
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(stored, fh, indent=2)
+            tmp.replace(path)
+        return stored
