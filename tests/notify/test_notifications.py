@@ -5,6 +5,7 @@ decrypts what it gets."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 import zoneinfo
 
@@ -298,3 +299,28 @@ def test_opt_in_needs_the_access_code_and_valid_input(submit, settings):
                           format="json", HTTP_X_ACCESS_CODE=code)
     assert bad_push.status_code == 400  # plain http is for the local test service only
     assert not Recipient.objects.exists()
+
+
+def test_no_phone_number_or_push_endpoint_in_the_logs(notify_wired, push_service, submit,
+                                                       bambang_api, live_server, caplog,
+                                                       settings):
+    # At the level production logs (urllib3 alone, at DEBUG, names the URLs it calls).
+    caplog.set_level(logging.INFO)
+    settings.QUEUEING = {**settings.QUEUEING, "BREAKER_FAILURE_THRESHOLD": 1}
+    browser = push_service.new_browser()
+    reference, code = _apply(submit, phone="081377700001")
+    _opt_in(reference, code, sms=True, push=browser.subscription())
+    push_service.status_for[browser.endpoint.split(push_service.base_url)[1]] = 410
+    notify_wired.sms.configure(mode="down")
+    _approve(bambang_api, reference)
+    deliver.drain(budget_seconds=2)  # the gateway's breaker opens; the push is gone
+    notify_wired.sms.configure(mode="up")
+    deliver.drain(budget_seconds=5, stop_when_blocked=False)
+    notify_wired.sms.configure(inbound_url=f"{live_server.url}/api/v1/webhooks/sms")
+    notify_wired.sms.reply(sender="+6281377700001", text="STOP")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "push recipient" in logged and "sms_gateway" in logged  # the path did log
+    application = PassportApplication.objects.get(reference=reference)
+    for secret in ("81377700001", browser.endpoint.rsplit("/", 1)[1], application.full_name,
+                   code):
+        assert secret not in logged
