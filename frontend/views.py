@@ -90,8 +90,7 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     body = (source.replace("__SHELL_VERSION__", _shell_version())
             .replace('"__SHELL_URLS__"', json.dumps(shell))
             .replace('"__ON_DEMAND_URLS__"', json.dumps([static(n) for n in ON_DEMAND_STATIC]))
-            .replace("__OUTBOX_URL__", static("frontend/js/outbox.js"))
-            .replace("__ICON_URL__", static("frontend/icon-192.png")))
+            .replace("__OUTBOX_URL__", static("frontend/js/outbox.js")))
     response = HttpResponse(body, content_type="application/javascript")
     response["Cache-Control"] = "no-cache"  # browsers must revalidate to see a new shell
     return response

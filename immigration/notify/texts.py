@@ -11,7 +11,7 @@ do", the text points to the status page and the office.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from django.conf import settings
 
@@ -50,6 +50,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
 }
 _TITLE = {"id": "Status paspor", "en": "Passport status"}
+_PUSH_STOP = {"id": "Berhenti", "en": "Stop notifications"}  # the notification's action
 _SMS_STOP = {"id": "Berhenti: balas STOP atau {url}", "en": "To stop: reply STOP or {url}"}
 STOP_KEYWORDS = frozenset({"STOP", "BERHENTI", "UNREG"})
 MAX_REFERENCES = 3
@@ -79,8 +80,11 @@ def sms_text(kind: str, language: str, refs: list[str], *, stop_token: str) -> s
 
 
 def push_data(kind: str, language: str, refs: list[str], *, stop_token: str,
-              tag: str) -> dict[str, str]:
+              tag: str) -> dict[str, Any]:
     """What the service worker shows (see frontend serviceworker.js, "push")."""
     lang = _language(language)
+    # The worker passes this object to showNotification as it is (options and `data`), so the
+    # words, the tag and the "stop" action are decided here and the precached worker stays small.
     return {"title": _TITLE[lang], "body": body(kind, lang, refs), "url": "/mine",
-            "stop_url": stop_url(stop_token), "tag": tag, "lang": lang}
+            "stop_url": stop_url(stop_token), "tag": tag, "lang": lang,
+            "actions": [{"action": "stop", "title": _PUSH_STOP[lang]}]}

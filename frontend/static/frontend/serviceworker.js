@@ -56,21 +56,5 @@ self.addEventListener("sync", (event) => {
   }));
 });
 
-// Web Push (immigration/notify): the office's message, decrypted by the browser, shown as a
-// notification. `tag` is the message key, so a resend replaces rather than repeats it.
-self.addEventListener("push", (event) => {
-  let data = {};
-  try { data = event.data ? event.data.json() : {}; } catch (e) { data = { body: event.data?.text() }; }
-  const stop = data.lang === "en" ? "Stop notifications" : "Berhenti";
-  event.waitUntil(self.registration.showNotification(data.title || "Tangguh Paspor", {
-    body: data.body || "", tag: data.tag, icon: "__ICON_URL__", lang: data.lang || "id",
-    data: { url: data.url || "/mine", stop: data.stop_url || "" },
-    actions: data.stop_url ? [{ action: "stop", title: stop }] : [],
-  }));
-});
-
-self.addEventListener("notificationclick", (event) => {
-  event.notification.close();
-  const { url, stop } = event.notification.data || {};
-  event.waitUntil(self.clients.openWindow(event.action === "stop" && stop ? stop : url || "/mine"));
-});
+self.addEventListener("push", (e) => { const d = e.data.json(); e.waitUntil(registration.showNotification(d.title, { ...d, data: d })); });
+self.addEventListener("notificationclick", (e) => { const d = e.notification.data; e.notification.close(); e.waitUntil(clients.openWindow(e.action ? d.stop_url : d.url)); });

@@ -1,7 +1,11 @@
-// "Tell me": SMS to the phone number on the application and/or Web Push to this browser.
-// Loaded on demand by the receipt page (not part of the precached shell: it needs the network
-// anyway). Its words live here, in both languages, so the shell's dictionary stays small.
+// "Tell me": SMS to the phone number on the application and/or Web Push to this browser, on the
+// receipt page. On demand, not in the precached shell (it needs the network anyway, and the
+// shell must stay within 100 KB): offline, before it was ever fetched, it simply does not load
+// and the receipt works without it. Its words live here, in both languages, for the same reason.
+// The service worker's "push" handler shows what the office sends (title, body, tag = message
+// key so a resend replaces rather than repeats, and the "stop" action: see notify/texts.py).
 import { api } from "./api.js";
+import { outbox } from "./app.js";
 import { lang } from "./i18n.js";
 import { esc } from "./shared.js";
 
@@ -45,7 +49,7 @@ async function subscribe(pushKey) {
     registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(pushKey) });
 }
 
-export async function mountNotify(box, app) {
+async function mountNotify(box, app) {
   const url = `/api/v1/applications/${encodeURIComponent(app.reference)}/notifications`;
   const { ok, data } = await api(url, { accessCode: app.access_code });
   if (!ok) return;
@@ -81,3 +85,18 @@ export async function mountNotify(box, app) {
     msg.textContent = w("saved");
   });
 }
+
+async function start() {
+  let box = document.getElementById("notify");
+  if (!box) {
+    box = Object.assign(document.createElement("section"), { id: "notify", className: "card", hidden: true });
+    document.getElementById("receipt").after(box);
+  }
+  const reference = decodeURIComponent(location.hash.slice(1));
+  const app = reference && navigator.onLine ? await outbox.get("applications", reference) : null;
+  box.hidden = true;
+  if (app) await mountNotify(box, app).catch(() => {});
+}
+
+addEventListener("hashchange", start);
+start();

@@ -63,18 +63,10 @@ async function render() {
 
 const drawDocuments = mountDocuments(document.getElementById("docs"), () => app?.key || app?.reference,
   groups, () => app?.dossier);
-// "Tell me" (SMS / Web Push): its module is fetched only online, never precached.
-async function mountNotify() {
-  const box = document.getElementById("notify");
-  if (!app || !navigator.onLine) { box.hidden = true; return; }
-  try { (await import("./notify.js")).mountNotify(box, app); } catch (e) { box.hidden = true; }
-}
-
-addEventListener("hashchange", async () => { await render(); drawDocuments(); refresh(); mountNotify(); });
+addEventListener("hashchange", async () => { await render(); drawDocuments(); refresh(); });
 addEventListener("online", refresh);
 document.addEventListener("langchange", render);
 document.addEventListener("dossierstored", refresh);
 await render();
 drawDocuments();
 refresh();
-mountNotify();
