@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from frontend import counter_views, views
+from frontend import counter_views, oversight_views, views
 
 urlpatterns = [
     # Ours first: it fills the shell list into the worker (django-pwa serves the file raw).
@@ -21,6 +21,8 @@ urlpatterns = [
          name="staff-logout"),
     path("staff/", views.staff_queue, name="staff-queue"),
     path("staff/applications", views.staff_applications, name="staff-applications"),
+    path("staff/regional", oversight_views.staff_regional, name="staff-regional"),
+    path("staff/board/<str:code>", oversight_views.staff_office_board, name="staff-board"),
     path("staff/counter", counter_views.counter_desk, name="staff-counter"),
     path("staff/desk", counter_views.verification_desk, name="staff-desk"),
     path("staff/walk-in", counter_views.walk_in, name="staff-walkin"),

@@ -18,12 +18,15 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
+from frontend.oversight_views import dashboard
 from immigration.api.permissions import is_counter_staff
+from immigration.audit import audit_record
 from immigration.lifecycle import Status, label
+from immigration.oversight.access import is_regional_operator
 from immigration.selectors import application_of_office
 
 APP_DIR = Path(__file__).resolve().parent
@@ -38,7 +41,7 @@ SHELL_STATIC = [
     "frontend/js/app.js", "frontend/js/i18n.js", "frontend/js/api.js", "frontend/js/outbox.js",
     "frontend/js/validate.js", "frontend/js/apply.js", "frontend/js/mine.js",
     "frontend/js/receipt.js", "frontend/js/track.js", "frontend/js/board.js",
-    "frontend/js/shared.js", "frontend/js/dossier.js",
+    "frontend/js/shared.js", "frontend/js/dossier.js", "frontend/js/sw-register.js",
     "frontend/icon-192.png", "frontend/icon-512.png",
 ]
 # Needed by one page only: kept by the worker once fetched, never precached (the shell must stay
@@ -56,7 +59,11 @@ ON_DEMAND_STATIC = ["frontend/vendor/qrcode.mjs", "frontend/js/dossier-send.js",
 
 @require_GET
 def applicant_page(request: HttpRequest, page: str) -> HttpResponse:
-    return render(request, f"frontend/{page}.html", {"page": page})
+    response = render(request, f"frontend/{page}.html", {"page": page})
+    # Shell pages hold no personal data (that stays in the phone's IndexedDB): cacheable, but
+    # revalidated so a new release is seen.
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 def _shell_version() -> str:
@@ -109,12 +116,19 @@ def counter_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     return wrapper
 
 
-@counter_required
+@login_required(login_url="staff-login")
 def staff_queue(request: HttpRequest) -> HttpResponse:
+    if not is_counter_staff(request.user):
+        # Where the login page lands everyone: a regional operator who is no clerk watches
+        # their offices' boards instead.
+        if is_regional_operator(request.user):
+            return redirect("staff-regional")
+        raise PermissionDenied("Counter staff only.")
     # The clerk announces for their own office only (the API refuses any other with 403).
-    office_code = request.user.membership.office_id  # type: ignore[union-attr]
+    office = request.user.membership.office  # type: ignore[union-attr]
     return render(request, "frontend/staff/queue.html",
-                  {"page": "staff-queue", "office_code": office_code})
+                  {"page": "staff-queue", "office_code": office.code,
+                   **dashboard(request, office, chart=True)})
 
 
 @counter_required
@@ -133,6 +147,7 @@ def staff_dossier(request: HttpRequest, reference: str) -> HttpResponse:
     application = application_of_office(office=office, reference=reference)
     if application is None:
         raise Http404("No such application at this office.")
+    audit_record(actor=request.user, action="dossier.open", application=application)
     return render(request, "frontend/staff/dossier.html",
                   {"page": "staff-applications", "reference": application.reference})
 

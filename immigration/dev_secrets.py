@@ -23,6 +23,9 @@ def _fresh() -> dict[str, str]:
         "VAPID_PRIVATE_KEY": _vapid_private_key(),
         # Ed25519 seed signing the exported audit chain heads.
         "AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
+        # Version 1 of the AES-256 key that seals backups (separate from the data keys, so
+        # whoever holds the backups and this key still cannot read applicants' data alone).
+        "BACKUP_KEYS": "1:" + base64.b64encode(os.urandom(32)).decode(),
     }
 
 

@@ -43,3 +43,21 @@ class RequestGuardMiddleware:
             return JsonResponse(database_unavailable_body(), status=503,
                                 headers={"Retry-After": "5"})
         return None
+
+
+class PrivateByDefaultMiddleware:
+    """Dynamic responses are `Cache-Control: no-store` unless the view said otherwise.
+
+    Most API and staff responses carry personal data, and a view that forgets the header would
+    leave it in a browser or proxy cache. So the safe answer is the default: only a view that
+    sets its own Cache-Control (the status labels, the consent text, the shell's pages) is
+    cacheable. Static files are served before this by WhiteNoise and keep their caching."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response

@@ -25,6 +25,7 @@ from immigration.readiness import ensure_ready
 from immigration.references import hash_access_code, new_access_code, new_reference
 from immigration.status_changes import StatusChange, status_changed, status_hooks_registered
 from queueing.outbox import enqueue
+from queueing.redeliver import send_again
 
 __all__ = ["PRINT_JOB_TOPIC"]  # re-exported for callers written before print_jobs.py existed
 
@@ -324,14 +325,23 @@ class PassportApplication(models.Model):
         self._enqueue_print_job()
         return True
 
-    def _enqueue_print_job(self) -> None:
-        enqueue(
-            topic=PRINT_JOB_TOPIC,
-            key=self.print_job_key,
+    def _print_job_message(self) -> dict[str, Any]:
+        return {
+            "topic": PRINT_JOB_TOPIC,
+            "key": self.print_job_key,
             # No personal data in the outbox: the job body is built from this row at send time.
-            payload={"application_id": self.pk, "data_version": self.data_version},
-            priority=self.print_priority,
-        )
+            "payload": {"application_id": self.pk, "data_version": self.data_version},
+            "priority": self.print_priority,
+        }
+
+    def _enqueue_print_job(self) -> None:
+        enqueue(**self._print_job_message())
+
+    def send_print_job_again(self) -> bool:
+        """Central lost this job (reconciliation): its message goes again under the same key,
+        made anew if the outbox already purged the delivered one. In the caller's transaction;
+        False when the message is dead (an operator's call)."""
+        return send_again(**self._print_job_message())
 
     def reject(self, *, by: Any, reason: str) -> None:
         self._transition(Status.REJECTED, actor=Actor.STAFF, user=by, note=reason)
@@ -410,12 +420,21 @@ class StatusEvent(models.Model):
     note = models.CharField(max_length=500, blank=True, default="")
     at = models.DateTimeField(default=timezone.now)
     # The audit chain's seal, set once by its sealer after the event committed; writers leave
-    # them empty (no lock on the accept path). The unique index also finds the unsealed rows.
-    seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    # them empty (no lock on the accept path). Both indexes are partial, so an insert touches
+    # only the small "unsealed" one.
+    seq = models.BigIntegerField(null=True, blank=True, editable=False)
     chain_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["seq"], condition=Q(seq__isnull=False),
+                                    name="statusevent_seq_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["id"], condition=Q(seq__isnull=True),
+                         name="statusevent_unsealed"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.application_id}: {self.from_status or '-'} -> {self.to_status}"

@@ -70,11 +70,13 @@ def _lang(language: str) -> str:
     return "en" if language.startswith("en") else "id"
 
 
-def format_time(moment: dt.datetime, office: Office, language: str = "id") -> str:
-    """ "14.05 WITA" (Indonesian) / "14:05 WITA" (English)."""
+def format_time(moment: dt.datetime, office: Office, language: str = "id", *,
+                seconds: bool = False) -> str:
+    """ "14.05 WITA" (Indonesian) / "14:05 WITA" (English); with `seconds` "14.05.09 WITA"."""
     at = local(moment, office)
     sep = ":" if _lang(language) == "en" else "."
-    return f"{at.hour:02d}{sep}{at.minute:02d} {zone_abbreviation(moment, office)}"
+    clock = f"{at.hour:02d}{sep}{at.minute:02d}" + (f"{sep}{at.second:02d}" if seconds else "")
+    return f"{clock} {zone_abbreviation(moment, office)}"
 
 
 def format_datetime(moment: dt.datetime, office: Office, language: str = "id") -> str:

@@ -65,12 +65,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "pwa",
     "queueing",
     "immigration",
     "immigration.dossier",
     "immigration.counter",
     "immigration.notify",
+    "immigration.oversight",
     "immigration.audit",
     "frontend",
 ]
@@ -86,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "immigration.middleware.PrivateByDefaultMiddleware",
 ]
 
 ROOT_URLCONF = "immigration.urls"
@@ -173,6 +178,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "dossier-purge-expired-uploads": {"task": "dossier.purge_expired_uploads", "schedule": 3600.0},
+    "oversight-sample-queues": {"task": "oversight.sample_queues", "schedule": 60.0},
     "audit-seal": {"task": "audit.seal", "schedule": envfloat("AUDIT_SEAL_SECONDS", 5.0,
                                                                minimum=0.5)},
     "audit-export-head": {"task": "audit.export_head", "schedule": 86400.0},
@@ -253,6 +259,18 @@ DOSSIER_UPLOAD_TTL_HOURS = envfloat("DOSSIER_UPLOAD_TTL_HOURS", 48.0, minimum=0.
 # 5 bytes per pixel (measured: 58 MB for a 12 MP photo), so 16 MP caps it near 80 MB.
 DOSSIER_MAX_IMAGE_PIXELS = envint("DOSSIER_MAX_IMAGE_PIXELS", 16_000_000, minimum=10_000)
 
+# --- backup: encrypted backups of the office database (manage.py backup / restore) -----------
+# "version:base64key,..." (AES-256): the first seals new backups, every listed one can open old
+# ones (rotation). Separate from PII_KEYS. Production sets it (or BACKUP_KEYS_FILE); without it
+# `manage.py backup` refuses, the rest of the office runs.
+BACKUP_KEYS = envsecret("BACKUP_KEYS") or (
+    None if PRODUCTION else dev_secrets.load(VAR_DIR / "dev-secrets.json")["BACKUP_KEYS"]
+)
+# Where `manage.py backup` writes when given no path.
+BACKUP_DIR = Path(envstr("BACKUP_DIR", str(VAR_DIR / "backups")))
+# pg_dump/pg_restore/psql directory; empty: searched like scripts/lib.sh does.
+BACKUP_PG_BINDIR = envstr("BACKUP_PG_BINDIR", "")
+
 # --- Intake ---------------------------------------------------------------------------------
 IDEMPOTENCY_TTL_HOURS = envint("IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
 # An application is a few KB; anything far larger is a client bug or an attack (413).
@@ -292,6 +310,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Passport applications that keep flowing when central systems are down.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "immigration.api.schema.document_error_responses",
@@ -312,6 +332,12 @@ PWA_APP_DESCRIPTION = "Ajukan paspor dan pantau statusnya, juga saat sinyal lema
 PWA_APP_THEME_COLOR = "#0b5d3b"
 PWA_APP_BACKGROUND_COLOR = "#ffffff"
 PWA_APP_DISPLAY = "standalone"
+# --- board: operator dashboard ---------------------------------------------------------------
+# Queue samples (one row per office and minute, for the 24-hour chart) are kept this long.
+QUEUE_SAMPLE_RETENTION_DAYS = envint("QUEUE_SAMPLE_RETENTION_DAYS", 7, minimum=1)
+# The delivery rate behind the time-to-empty estimate is measured over this many minutes.
+BOARD_RATE_WINDOW_MINUTES = envint("BOARD_RATE_WINDOW_MINUTES", 10, minimum=1)
+
 PWA_APP_SCOPE = "/"
 PWA_APP_START_URL = "/"
 PWA_APP_LANG = "id"
@@ -329,6 +355,42 @@ SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Behind a TLS-terminating proxy (production) ----------------------------------------------
+# HSTS only once the site is served over HTTPS for good: browsers remember it for this long.
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+# Trust X-Forwarded-Proto only when a proxy we run sets it (and strips it from clients);
+# otherwise any client could claim HTTPS.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if envbool("TRUST_X_FORWARDED_PROTO", False) else None
+)
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes speak plain HTTP
+
+# --- Content-Security-Policy (django-csp): no inline script or style anywhere ----------------
+# Everything the pages run is a file of ours: an injected <script> or on*= attribute does
+# nothing. Camera frames and re-encoded photos are blob:/data: URLs; uploads and status calls go
+# to this origin only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Logging: never personal data. Request lines log paths only; references are not PII. ----
 LOGGING: dict[str, Any] = {

@@ -125,3 +125,32 @@ class UpstreamOutage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.upstream} outage from {self.opened_at:%Y-%m-%d %H:%M}"
+
+
+class QueueSample(models.Model):
+    """One minute of one queue: how deep it was and how many messages left in that minute.
+
+    Written by a beat task once a minute per scope (an app's tenant, e.g. an office; "" for the
+    whole outbox) and topic, read by dashboards for their 24-hour chart and pruned after a few
+    days. The unique constraint makes a second beat (or a retried task) harmless."""
+
+    scope = models.CharField(max_length=40, blank=True, default="")
+    topic = models.CharField(max_length=100)
+    at = models.DateTimeField()  # the end of the sampled minute (whole minute, UTC)
+    pending = models.PositiveIntegerField(default=0)
+    in_flight = models.PositiveIntegerField(default=0)
+    dead = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)  # in the minute ending at `at`
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "topic", "at"], name="queue_sample_once"),
+        ]
+        indexes = [models.Index(fields=["at"], name="queue_sample_at")]
+
+    def __str__(self) -> str:
+        return f"{self.scope or '*'}:{self.topic}@{self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def waiting(self) -> int:
+        return self.pending + self.in_flight

@@ -249,3 +249,10 @@ ensure_chromium() {
   [ -x /usr/bin/chromium ] && return 0
   apt_install chromium
 }
+
+# nginx only to check the production site config parses (tests/deploy): the test runs its own
+# `nginx -t` with a throwaway prefix; the package's own service is not used or configured.
+ensure_nginx() {
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] && return 0
+  apt_install nginx-light || echo "nginx not installed: tests/deploy will skip its config check" >&2
+}

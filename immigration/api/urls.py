@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from immigration.api import views
 from immigration.counter.api import PickupView
+from immigration.oversight.api import OperationsView
 
 urlpatterns = [
     path("applications", views.ApplicationsView.as_view(), name="applications"),
@@ -19,6 +20,7 @@ urlpatterns = [
     path("offices/<str:code>/status", views.OfficeStatusView.as_view(), name="office-status"),
     path("offices/<str:code>/announcements", views.AnnouncementsView.as_view(),
          name="office-announcements"),
+    path("offices/<str:code>/operations", OperationsView.as_view(), name="office-operations"),
     path("queue", views.QueueView.as_view(), name="queue"),
     path("queue/dead", views.DeadLettersView.as_view(), name="queue-dead"),
     path("queue/dead/<int:message_id>/retry", views.DeadLetterRetryView.as_view(),

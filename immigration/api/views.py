@@ -27,6 +27,7 @@ from immigration.api.capabilities import application_for_caller
 from immigration.api.errors import ApiError
 from immigration.api.permissions import IsCounterStaff
 from immigration.api.schema import ERRORS
+from immigration.audit import audit_record
 from immigration.board import application_view, central_health, office_board
 from immigration.corrections import application_resubmit
 from immigration.models import Announcement, Office, PassportApplication
@@ -168,19 +169,36 @@ class ApplicationsView(APIView):
             # A NIK is personal data and URLs end up in logs: only references go in `q`.
             raise ApiError("search_in_url", _("Search by NIK with the X-Search header, not in "
                                               "the URL."), 400)
+        search = request.headers.get("X-Search", "").strip() or q
         qs = application_list(
             office=_staff_office(request),
             status=request.query_params.get("status"),
             service=request.query_params.get("service"),
-            search=request.headers.get("X-Search", "").strip() or q,
+            search=search,
         )
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs.prefetch_related("events", "dossier_files"),
                                            request, view=self)
+        _audit_list(request, search=search, rows=page or [])
         central = central_health()
         rows = [application_view(a, language=_language(request), staff=True, central=central)
                 for a in page or []]
         return paginator.get_paginated_response(s.ApplicationOutput(rows, many=True).data)
+
+
+def _audit_list(request: Request, *, search: str, rows: list[PassportApplication]) -> None:
+    """Every page of the list shows applicants' data: it is a read, and a NIK search is the
+    read an insider would abuse. Recorded before the rows are sent; the NIK itself never is."""
+    if not search:
+        action = "application.list"
+    elif normalize_reference(search):
+        action = "application.search_reference"
+    else:
+        action = "application.search_nik"
+    audit_record(actor=request.user, action=action,
+                 office=request.user.membership.office,  # type: ignore[union-attr]
+                 application=rows[0] if search and len(rows) == 1 else None,
+                 detail={"rows": len(rows)})
 
 
 class ApplicationDetailView(APIView):
@@ -191,6 +209,8 @@ class ApplicationDetailView(APIView):
                    responses={200: s.ApplicationOutput})
     def get(self, request: Request, reference: str) -> Response:
         application, staff = application_for_caller(request, reference, prefetch=["events"])
+        if staff:  # the applicant reading their own application is not audited
+            audit_record(actor=request.user, action="application.open", application=application)
         data = application_view(application, language=_language(request), staff=staff)
         response = Response(s.ApplicationOutput(data).data)
         response["Cache-Control"] = "no-store"

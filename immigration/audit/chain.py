@@ -19,7 +19,8 @@ import json
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from immigration.audit.models import GENESIS, AuditEntry, ChainHead
@@ -85,20 +86,53 @@ def seal(*, batch: int = SEAL_BATCH) -> int:
             entries = list(AuditEntry.objects.filter(seq__isnull=True).order_by("id")[:batch])
             rows: list[Sealable] = sorted([*events, *entries],
                                           key=lambda r: (r.at, kind_of(r), r.pk))
+            if rows:
+                _check_head(chain)
             previous, seq = chain.hash, chain.seq
             for row in rows:
                 seq += 1
                 row.seq = seq
                 row.chain_hash = previous = link_hash(previous, row)
-            # bulk_update writes a CASE per batch; small batches keep it linear on PostgreSQL.
-            StatusEvent.objects.bulk_update(events, ["seq", "chain_hash"], batch_size=500)
-            AuditEntry.objects.bulk_update(entries, ["seq", "chain_hash"], batch_size=500)
+            _write_seals(StatusEvent, events)
+            _write_seals(AuditEntry, entries)
             if rows:
                 chain.seq, chain.hash, chain.sealed_at = seq, previous, timezone.now()
                 chain.save(update_fields=["seq", "hash", "sealed_at"])
         total += len(rows)
         if len(events) < batch and len(entries) < batch:
             return total
+
+
+class HeadMismatch(Exception):
+    """The head row does not point at the last sealed row (it was reset, or rows at the end of
+    the chain were deleted). Sealing stops rather than build on a chain that was tampered with;
+    `audit verify` reports where."""
+
+
+def _check_head(chain: ChainHead) -> None:
+    last = max(StatusEvent.objects.aggregate(m=Max("seq"))["m"] or 0,
+               AuditEntry.objects.aggregate(m=Max("seq"))["m"] or 0)
+    if last != chain.seq:
+        raise HeadMismatch(f"the chain head says #{chain.seq} but the last sealed entry is "
+                           f"#{last}")
+
+
+def _write_seals(model: type[StatusEvent] | type[AuditEntry], rows: list[Any]) -> None:
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        # One UPDATE joined to arrays: Django's bulk_update builds a CASE per row, which sealed
+        # only ~700 rows/s (measured, 100k rows); this keeps up with any accept rate.
+        table = connection.ops.quote_name(model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS t SET seq = v.seq, chain_hash = v.hash "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS v(id, seq, hash) "
+                "WHERE t.id = v.id",
+                [[r.pk for r in rows], [r.seq for r in rows], [r.chain_hash for r in rows]],
+            )
+    else:
+        model.objects.bulk_update(rows, ["seq", "chain_hash"], batch_size=500)
 
 
 def sealed_rows(*, chunk: int = 2000) -> Iterator[Sealable]:

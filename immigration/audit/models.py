@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 GENESIS = "0" * 64
@@ -34,15 +35,23 @@ class AuditEntry(models.Model):
         related_name="audit_entries",
     )
     detail = models.JSONField(default=dict, blank=True)
-    # Set once by the sealer: position in the chain and the link hash. The unique index also
-    # serves the sealer's "seq IS NULL" lookup and verify's walk in seq order.
-    seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    # Set once by the sealer: position in the chain and the link hash. The partial indexes
+    # serve verify's walk in seq order and the sealer's look-up of what is still unsealed
+    # (a plain index over id would make it scan every sealed row first).
+    seq = models.BigIntegerField(null=True, blank=True, editable=False)
     chain_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["id"]
         verbose_name_plural = "audit entries"
-        indexes = [models.Index(fields=["application", "at"], name="audit_application_at")]
+        constraints = [
+            models.UniqueConstraint(fields=["seq"], condition=Q(seq__isnull=False),
+                                    name="auditentry_seq_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["application", "at"], name="audit_application_at"),
+            models.Index(fields=["id"], condition=Q(seq__isnull=True), name="auditentry_unsealed"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} #{self.pk}"

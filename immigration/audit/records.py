@@ -10,9 +10,10 @@ from immigration.audit.models import AuditEntry
 from immigration.models import PERSONAL_FIELDS, Office, PassportApplication
 
 _ACTION = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
-# A value that looks like a NIK (16 digits) or any long digit run is refused: detail is for
-# references and field names, and a slip here would put personal data into a permanent chain.
-_DIGITS = re.compile(r"\d{10,}")
+# A value holding a NIK (16 digits) or a phone number (a standalone run of 10+ digits) is
+# refused: detail is for references and field names, and a slip here would put personal data
+# into a permanent chain. Runs inside identifiers (a UUID's groups) are not phone numbers.
+_DIGITS = re.compile(r"(?<![0-9A-Za-z-])\d{10,}(?![0-9A-Za-z-])")
 
 
 class AuditDetailRefused(ValueError):

@@ -25,6 +25,7 @@ from immigration.api import serializers as s
 from immigration.api.capabilities import application_for_caller
 from immigration.api.errors import ApiError
 from immigration.api.permissions import IsCounterStaff, is_counter_staff
+from immigration.audit import audit_record
 from immigration.board import application_view
 from immigration.counter import fees, pickup, slots, tickets, verification
 from immigration.counter.models import (
@@ -533,6 +534,8 @@ class CounterRecordView(APIView):
     @extend_schema(operation_id="counter_record", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, reference: str) -> Response:
         application, _staff = application_for_caller(request, reference, staff_only=True)
+        # Interview notes and the handover's proxy are personal data: opening them is a read.
+        audit_record(actor=request.user, action="counter_record.open", application=application)
         interview = verification.latest_interview(application)
         fee = fees.fee_due(application)
         payment = Payment.objects.filter(application=application).select_related(
@@ -617,7 +620,12 @@ class CashReportView(APIView):
         day = _date(day_text) if day_text else cs.today()
         report = fees.cash_report(office=office, day=day,
                                   clerk=request.query_params.get("clerk") or None)
-        if request.accepted_renderer.format == "csv":
+        csv = request.accepted_renderer.format == "csv"
+        audit_record(actor=request.user, action="cash_report.download", office=office,
+                     detail={"day": day.isoformat(), "csv": csv,
+                             "one_clerk": bool(request.query_params.get("clerk")),
+                             "payments": len(report["payments"])})
+        if csv:
             response = Response(fees.cash_report_csv(report, zone=cs.zone))
             response["Content-Disposition"] = (
                 f'attachment; filename="kas-{office.code}-{day.isoformat()}.csv"')

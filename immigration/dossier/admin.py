@@ -3,6 +3,8 @@ viewed by counter staff through the API (attachment, no-store), never in the adm
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -27,6 +29,14 @@ class DossierFileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                        "created_at", "superseded_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # An applicant's document goes only through the domain (superseded by a new upload,
+        # or removed by the retention policy), never silently from here.
         return False
 
 

@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 
 from immigration.api.errors import ApiError
 from immigration.api.permissions import IsCounterStaff, is_counter_staff
+from immigration.audit import audit_record
 from immigration.dossier import files, requirements, uploads
 from immigration.dossier.content import MAX_BYTES, ContentRejected, declared_media_type
 from immigration.dossier.models import COUNTER_KINDS, DossierFile, FileState, Kind, PendingUpload
@@ -282,6 +283,8 @@ class FileContentView(APIView):
                    responses={(200, "*/*"): OpenApiTypes.BINARY})
     def get(self, request: Request, reference: str, file_id: int) -> StreamingHttpResponse:
         file = _staff_file(request, reference, file_id)
+        audit_record(actor=request.user, action="dossier.download", application=file.application,
+                     detail={"file": file.pk, "kind": file.kind})
         response = StreamingHttpResponse(open_chunks(file), content_type=file.media_type)
         response["Content-Length"] = str(file.size)
         # Never shown inline, never kept by a browser or proxy; the name carries no personal data.

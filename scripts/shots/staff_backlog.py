@@ -14,6 +14,7 @@ from scripts.shots import ShotContext
 
 
 def shoot(ctx: ShotContext) -> None:
+    Office.objects.filter(code="NNK").update(timezone="Asia/Makassar")
     bambang = ctx.clerk("bambang", "NNK")
     nunukan = Office.objects.get(code="NNK")
     for i in range(12):
@@ -33,6 +34,6 @@ def shoot(ctx: ShotContext) -> None:
 
     page = ctx.new_context(viewport=ctx.DESKTOP).new_page()
     ctx.login(page, bambang)
-    expect(page.locator("#pending")).to_have_text("12")
-    expect(page.locator("#breaker")).to_have_text("open")
+    expect(page.locator("[data-bind='backlog.pending']")).to_have_text("12")
+    expect(page.locator("[data-bind='eta.words']")).to_have_text("Menunggu pusat pulih")
     page.screenshot(path=ctx.path("staff-backlog.png"), full_page=True)

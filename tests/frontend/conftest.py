@@ -60,9 +60,10 @@ def camera_browser(playwright_driver: Playwright) -> Iterator[Browser]:
 def offices(transactional_db: Any) -> list[Office]:
     # The offices may already exist (seeded by a data migration); make sure they do.
     return [
-        Office.objects.get_or_create(code=code, defaults={"name": name})[0]
-        for code, name in [("NNK", "Kantor Imigrasi Kelas II TPI Nunukan"),
-                           ("TPK", "Kantor Imigrasi Kelas I Khusus TPI Tanjung Perak")]
+        Office.objects.get_or_create(code=code, defaults={"name": name, "timezone": zone})[0]
+        for code, name, zone in [
+            ("NNK", "Kantor Imigrasi Kelas II TPI Nunukan", "Asia/Makassar"),
+            ("TPK", "Kantor Imigrasi Kelas I Khusus TPI Tanjung Perak", "Asia/Jakarta")]
     ]
 
 

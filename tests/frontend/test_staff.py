@@ -27,8 +27,8 @@ def test_bambang_sees_the_queue_and_approves(browser: Browser, live_server: obje
     context = browser.new_context(viewport=PHONE, base_url=live_server.url)  # type: ignore[attr-defined]
     page = context.new_page()
     staff_login(page, bambang)
-    expect(page.locator("#pending")).to_have_text("0")
-    expect(page.locator("#breaker")).to_have_text("closed")
+    expect(page.locator("[data-bind='backlog.pending']")).to_have_text("0")
+    expect(page.locator(".upstreams li[data-state=up]").first).to_contain_text("Berjalan normal")
 
     page.goto("/staff/applications")
     row = page.locator(f"tr[data-reference='{reference}']")
@@ -37,5 +37,6 @@ def test_bambang_sees_the_queue_and_approves(browser: Browser, live_server: obje
     assert PassportApplication.objects.get(reference=reference).status == "queued_for_printing"
 
     page.goto("/staff/")
-    expect(page.locator("#pending")).to_have_text("1")  # the print job waits in the outbox
+    # the print job waits in the outbox
+    expect(page.locator("[data-bind='backlog.pending']")).to_have_text("1")
     context.close()

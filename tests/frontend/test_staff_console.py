@@ -34,7 +34,8 @@ def counter(browser: Browser, live_server: Any, offices: Any, bambang: User) -> 
     context.set_default_timeout(15000)
     page = context.new_page()
     staff_login(page, bambang)
-    expect(page.locator("#pending")).to_have_text(re.compile(r"^\d+$"))  # the queue answered
+    # the queue answered
+    expect(page.locator("[data-bind='backlog.pending']")).to_have_text(re.compile(r"^\d+$"))
     yield page
     context.close()
 
@@ -168,7 +169,7 @@ def test_bambang_retries_a_dead_letter(counter: Page, bambang: User) -> None:
     application = approved(bambang)
     message = refused_by_central(application, "central refused")
     counter.goto("/staff/")
-    expect(counter.locator("#dead")).to_have_text("1")
+    expect(counter.locator("[data-bind='backlog.dead']")).to_have_text("1")
     item = counter.locator(f"#dead-letters li[data-id='{message.pk}']")
     expect(item.locator(".ref")).to_have_text(application.print_job_key)
     expect(item.locator(".reason")).to_have_text("central refused")
@@ -179,7 +180,7 @@ def test_bambang_retries_a_dead_letter(counter: Page, bambang: User) -> None:
         f"{application.print_job_key} kembali ke antrean.")
     expect(counter.locator("#dead-letters li")).to_have_count(0)
     expect(counter.locator("#dead-empty")).to_be_visible()
-    expect(counter.locator("#dead")).to_have_text("0")
+    expect(counter.locator("[data-bind='backlog.dead']")).to_have_text("0")
     expect(counter.locator("#dead-title")).to_be_focused()
     message.refresh_from_db()
     assert message.status == "pending"

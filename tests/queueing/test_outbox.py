@@ -14,6 +14,7 @@ from queueing.claim import claim
 from queueing.dead_letters import NotDead, dead_letter_retry
 from queueing.models import MessageStatus, OutboxMessage
 from queueing.outbox import NotInTransaction, enqueue
+from queueing.redeliver import send_again
 from queueing.topics import Delivered, Refused, RetryLater, UpstreamUnavailable
 
 
@@ -172,3 +173,20 @@ def test_only_old_delivered_messages_are_purged(upstream, queue_settings):
     )
     assert deliver.purge_delivered(older_than_days=60) == 2
     assert sorted(OutboxMessage.objects.values_list("key", flat=True)) == ["m2", "waiting0"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_send_again_requeues_recreates_a_purged_message_and_leaves_waiting_and_dead_ones():
+    _enqueue(4)
+    OutboxMessage.objects.filter(key="m0").update(status=MessageStatus.DELIVERED,
+                                                  delivered_at=timezone.now())
+    OutboxMessage.objects.filter(key="m1").delete()  # delivered long ago, purged
+    OutboxMessage.objects.filter(key="m3").update(status=MessageStatus.DEAD)
+    with transaction.atomic():
+        results = [send_again(topic="test.topic", key=f"m{i}", payload={"n": f"m{i}"})
+                   for i in range(4)]
+    assert results == [True, True, True, False]
+    statuses = dict(OutboxMessage.objects.values_list("key", "status"))
+    assert statuses == {"m0": "pending", "m1": "pending", "m2": "pending", "m3": "dead"}
+    assert OutboxMessage.objects.get(key="m1").payload == {"n": "m1"}
+    assert OutboxMessage.objects.count() == 4

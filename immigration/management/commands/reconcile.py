@@ -10,7 +10,8 @@ from immigration.reconcile import reconcile
 
 
 class Command(BaseCommand):
-    help = "Compare delivered print jobs with central's inventory and re-send what it lost."
+    help = ("Compare the print jobs central should hold (by the applications' status) with its "
+            "inventory and re-send what it lost.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--office", help="only this office's applications (e.g. NNK)")
@@ -24,6 +25,10 @@ class Command(BaseCommand):
                           f"{' '.join(report.blobs_resent) or '-'}")
         self.stdout.write(f"need staff attention {len(report.needs_attention)}: "
                           f"{' '.join(report.needs_attention) or '-'}")
+        if report.lost_after_dispatch:
+            self.stdout.write(f"central lost the record of {len(report.lost_after_dispatch)} "
+                              "passports already dispatched to the office (nothing to send): "
+                              + " ".join(report.lost_after_dispatch[:20]))
         if report.unknown_at_office:
             self.stdout.write(f"central has {len(report.unknown_at_office)} jobs this office "
                               "does not know: " + " ".join(report.unknown_at_office[:20]))

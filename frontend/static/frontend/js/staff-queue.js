@@ -1,6 +1,8 @@
-// The queue to central, polled; what central refused for good (dead letters), with a retry per
-// message; and the announcements this office shows on its public service board.
-import { age, esc } from "./shared.js";
+// The queue to central (the dashboard: operations.js); what central refused for good (dead
+// letters), with a retry per message; and the announcements this office shows on its public
+// service board.
+import { refreshAll } from "./operations.js";
+import { esc } from "./shared.js";
 import { call, clearErrors, lengthProblem, problem, say, showErrors, t, when } from "./staff.js";
 
 const deadList = document.getElementById("dead-letters");
@@ -9,29 +11,11 @@ const office = news.dataset.office;
 let lastDead = null;
 let latestDead = 0; // polls and retries both reload the list: only the newest answer counts
 
-async function refreshStats() {
-  const { ok, data } = await call("/api/v1/queue");
-  if (!ok) return;
-  for (const k of ["pending", "in_flight", "delivered", "dead"]) document.getElementById(k).textContent = data[k];
-  document.getElementById("oldest").textContent = age(data.oldest_pending_age_seconds);
-  // Breakers are named by the server (one per upstream); the name is shown only if there are several.
-  const breakers = Object.entries(data.breakers || {});
-  document.getElementById("breaker").textContent =
-    breakers.map(([name, state]) => (breakers.length > 1 ? `${name}: ${state}` : state)).join(", ") || "–";
-  document.getElementById("rate").textContent = data.delivered_last_minute ?? "–";
-  document.getElementById("updated").textContent = t("staff.updated", { at: new Date().toLocaleTimeString() });
-  // The list follows the count: re-rendered only when it changed, so a poll never pulls the
-  // button from under a clerk's finger.
-  if (data.dead !== lastDead) await loadDead();
-}
-
-async function pollStats() {
-  try {
-    await refreshStats();
-  } finally {
-    setTimeout(pollStats, 3000);
-  }
-}
+// The dashboard (operations.js) polls the queue; the dead-letter list follows its count,
+// re-rendered only when it changed, so a poll never pulls the button from under a clerk's finger.
+document.addEventListener("operations", (ev) => {
+  if (ev.detail.backlog.dead !== lastDead) loadDead();
+});
 
 function deadHtml(m) {
   const retry = t("staff.dead.retry");
@@ -72,7 +56,7 @@ deadList.addEventListener("click", async (ev) => {
   else if (res.status === 409) say(t("staff.dead.gone", { key }));
   else document.getElementById("dead-err").textContent = problem(res);
   await loadDead();
-  await refreshStats();
+  await refreshAll();
   document.getElementById("dead-title").focus(); // the button is gone; keep the keyboard here
 });
 
@@ -103,5 +87,5 @@ news.addEventListener("submit", async (ev) => {
 });
 
 document.addEventListener("langchange", () => { loadDead(); loadNews(); });
-pollStats();
+loadDead();
 loadNews();
