@@ -324,3 +324,15 @@ def test_no_phone_number_or_push_endpoint_in_the_logs(notify_wired, push_service
     for secret in ("81377700001", browser.endpoint.rsplit("/", 1)[1], application.full_name,
                    code):
         assert secret not in logged
+
+
+def test_stop_page_has_a_strict_csp_no_inline_code_and_keeps_the_token_private(submit, client):
+    reference, code = _apply(submit)
+    _opt_in(reference, code, sms=True)
+    token = Recipient.objects.get().stop_token
+    page = client.get(f"/stop/{token}")
+    html = page.content.decode()
+    assert "'unsafe-inline'" not in page["Content-Security-Policy"]
+    assert "<script>" not in html and " style=" not in html and " onclick" not in html
+    assert page["Referrer-Policy"] == "no-referrer" and page["Cache-Control"] == "no-store"
+    assert "Hentikan semua SMS" in html  # Indonesian by default
