@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "immigration",
     "immigration.dossier",
     "immigration.counter",
+    "immigration.notify",
     "immigration.oversight",
     "immigration.audit",
     "frontend",
@@ -234,6 +235,22 @@ WEBHOOK_TOLERANCE_SECONDS = envint("WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
 # The simulator serves it next to central printing by default (same host, own fault knobs).
 BILLING_URL = envstr("BILLING_URL", "http://127.0.0.1:8765/billing")
 BILLING_TIMEOUT = envfloat("BILLING_TIMEOUT", 10.0, minimum=0.1)
+
+# --- notify: applicant notifications (SMS gateway, Web Push; immigration/notify) ---------------
+# The SMS gateway is its own upstream (own breaker); the simulator serves it at /sms by default.
+SMS_GATEWAY_URL = envstr("SMS_GATEWAY_URL", "http://127.0.0.1:8765/sms")
+SMS_GATEWAY_SECRET = envsecret("SMS_GATEWAY_SECRET") or CENTRAL_PRINTING_SECRET
+SMS_GATEWAY_TIMEOUT = envfloat("SMS_GATEWAY_TIMEOUT", 10.0, minimum=0.1)
+# VAPID (RFC 8292) key that signs our pushes: base64url of the raw 32-byte P-256 private key.
+# Generated for development (var/dev-secrets.json); in production, unset means no Web Push.
+VAPID_PRIVATE_KEY = envsecret("VAPID_PRIVATE_KEY") or (
+    "" if PRODUCTION else dev_secrets.load(VAR_DIR / "dev-secrets.json")["VAPID_PRIVATE_KEY"])
+VAPID_SUBJECT = envstr("VAPID_SUBJECT", "mailto:admin@tangguh.invalid")
+WEB_PUSH_TIMEOUT = envfloat("WEB_PUSH_TIMEOUT", 10.0, minimum=0.1)
+# Push endpoints must be https; only a local test push service may be plain http.
+WEB_PUSH_ALLOW_HTTP = envbool("WEB_PUSH_ALLOW_HTTP", DEBUG)
+# Texts that are not urgent wait out these local hours (office time zone); empty: never held.
+NOTIFY_QUIET_HOURS = envstr("NOTIFY_QUIET_HOURS", "21:00-07:00")
 
 # --- Approval -------------------------------------------------------------------------------
 # Which registered readiness checks (immigration/readiness.py) must pass before approval:

@@ -30,4 +30,5 @@ urlpatterns = [
     path("webhooks/printing", views.PrintingWebhookView.as_view(), name="webhook-printing"),
     path("", include("immigration.dossier.urls")),
     path("", include("immigration.counter.urls")),
+    path("", include("immigration.notify.urls")),
 ]
