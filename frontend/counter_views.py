@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from frontend.views import counter_required
+from immigration import consent
 from immigration.models import Office
 
 
@@ -25,10 +26,11 @@ def _is_supervisor(request: HttpRequest) -> bool:
     return Group.objects.filter(name="supervisor", user=request.user.pk).exists()
 
 
-def _staff_page(request: HttpRequest, template: str, page: str) -> HttpResponse:
+def _staff_page(request: HttpRequest, template: str, page: str,
+                **extra: object) -> HttpResponse:
     return render(request, f"frontend/staff/{template}.html",
                   {"page": page, "office": _office(request),
-                   "supervisor": _is_supervisor(request)})
+                   "supervisor": _is_supervisor(request), **extra})
 
 
 @counter_required
@@ -43,7 +45,8 @@ def verification_desk(request: HttpRequest) -> HttpResponse:
 
 @counter_required
 def walk_in(request: HttpRequest) -> HttpResponse:
-    response = _staff_page(request, "walkin", "staff-walkin")
+    response = _staff_page(request, "walkin", "staff-walkin",
+                           consent=consent.CURRENT.as_dict())
     # The page itself holds nothing personal, but the shared counter browser must never
     # keep a copy of anything from this desk, not even in its back-forward cache.
     response["Cache-Control"] = "no-store"

@@ -13,6 +13,7 @@ urlpatterns = [
     path("track", views.applicant_page, {"page": "track"}, name="track"),
     path("receipt", views.applicant_page, {"page": "receipt"}, name="receipt"),
     path("board", views.applicant_page, {"page": "board"}, name="board"),
+    path("stop/<str:token>", views.stop_notifications, name="notify-stop"),
     path("staff/login", auth_views.LoginView.as_view(
         template_name="frontend/staff/login.html", redirect_authenticated_user=False,
         next_page="staff-queue"), name="staff-login"),

@@ -52,7 +52,12 @@ ON_DEMAND_STATIC = ["frontend/vendor/qrcode.mjs", "frontend/js/dossier-send.js",
                     # The slot picker is its own module script on the apply page: kept once
                     # fetched (offline calendar), but the form works without it.
                     "frontend/js/slots.js",
-                    "frontend/vendor/tus.min.js", "frontend/vendor/sha256.min.mjs"]
+                    # The consent text on the apply form: fetched with the page (which needs
+                    # the network the first time anyway) and kept for offline use.
+                    "frontend/js/consent.js",
+                    "frontend/vendor/tus.min.js", "frontend/vendor/sha256.min.mjs",
+                    # The receipt's "tell me" (SMS / Web Push) box: online only.
+                    "frontend/js/notify.js"]
 
 
 @require_GET
@@ -148,3 +153,28 @@ def staff_dossier(request: HttpRequest, reference: str) -> HttpResponse:
     audit_record(actor=request.user, action="dossier.open", application=application)
     return render(request, "frontend/staff/dossier.html",
                   {"page": "staff-applications", "reference": application.reference})
+
+
+def stop_notifications(request: HttpRequest, token: str) -> HttpResponse:
+    """The unsubscribe link in every notification. GET only asks (SMS apps and link previews
+    fetch links on their own); the button POSTs. The token is a capability, not personal data;
+    still, the page keeps it out of Referer headers and caches."""
+    from django.db import transaction
+
+    from immigration.notify.follows import recipient_stop
+    from immigration.notify.models import Recipient
+
+    if request.method not in {"GET", "POST"}:
+        return HttpResponse(status=405)
+    if not Recipient.objects.with_token(token).exists():
+        response = render(request, "frontend/stop.html", {"page": "stop", "state": "unknown"},
+                          status=404)
+    elif request.method == "POST":
+        with transaction.atomic():
+            recipient_stop(token=token)
+        response = render(request, "frontend/stop.html", {"page": "stop", "state": "stopped"})
+    else:
+        response = render(request, "frontend/stop.html", {"page": "stop", "state": "ask"})
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

@@ -123,4 +123,6 @@ def application_view(
     if staff:
         data["applicant"] = application.applicant_data()
         data["data_version"] = application.data_version
+        data["consent_version"] = application.consent_version
+        data["anonymised_at"] = application.anonymised_at
     return data

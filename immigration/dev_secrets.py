@@ -20,12 +20,21 @@ def _fresh() -> dict[str, str]:
         "PII_KEYS": "1:" + base64.b64encode(os.urandom(32)).decode(),
         "PII_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
         "CENTRAL_PRINTING_SECRET": "whsec_" + base64.b64encode(os.urandom(24)).decode(),
+        "VAPID_PRIVATE_KEY": _vapid_private_key(),
         # Ed25519 seed signing the exported audit chain heads.
         "AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
         # Version 1 of the AES-256 key that seals backups (separate from the data keys, so
         # whoever holds the backups and this key still cannot read applicants' data alone).
         "BACKUP_KEYS": "1:" + base64.b64encode(os.urandom(32)).decode(),
     }
+
+
+def _vapid_private_key() -> str:
+    """A P-256 private key as base64url of its raw 32 bytes (what py_vapid reads)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    value = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+    return base64.urlsafe_b64encode(value.to_bytes(32, "big")).rstrip(b"=").decode()
 
 
 def load(path: Path) -> dict[str, str]:

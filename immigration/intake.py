@@ -78,6 +78,7 @@ def application_submit(
     passport_type: str,
     application_type: str,
     applicant: dict[str, Any],
+    consent_version: str,
     appointment_date: dt.date | None = None,
     language: str = "id",
     scope: str = SUBMIT_SCOPE,
@@ -86,6 +87,8 @@ def application_submit(
 ) -> Submission:
     """Accept a validated application under an Idempotency-Key (see the module docstring).
 
+    `consent_version`: the consent text (immigration.consent) the applicant agreed to, already
+    checked by the caller.
     `by`: the clerk entering a walk-in (the first status event names them; walk-ins use their
     own `scope` of keys). `on_accepted` runs in the same transaction once the row exists (the
     counter books its appointment slot there); what it returns joins the response body, so
@@ -106,7 +109,7 @@ def application_submit(
         application, access_code = PassportApplication.build(
             office=office, applicant=applicant, submitted_at=now, service=service,
             passport_type=passport_type, application_type=application_type,
-            appointment_date=appointment_date,
+            appointment_date=appointment_date, consent_version=consent_version,
         )
         _insert(application, nik=applicant["nik"])
         application.record_received(actor=Actor.STAFF if by is not None else Actor.APPLICANT,

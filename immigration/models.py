@@ -23,6 +23,7 @@ from immigration.personal_data import EncryptedTextField, blind_index
 from immigration.print_jobs import PRINT_JOB_TOPIC, print_job_key
 from immigration.readiness import ensure_ready
 from immigration.references import hash_access_code, new_access_code, new_reference
+from immigration.status_changes import StatusChange, status_changed, status_hooks_registered
 from queueing.outbox import enqueue
 from queueing.redeliver import send_again
 
@@ -153,21 +154,33 @@ class ApplicationQuerySet(models.QuerySet["PassportApplication"]):
         candidates = (
             self.select_for_update()
             .filter(id__in=[app_id for app_id, _ in jobs], status=Status.QUEUED_FOR_PRINTING)
-            .values_list("id", "data_version")
+            .values_list("id", "data_version", "office_id", "reference")
         )
-        moving = [(app_id, version) for app_id, version in candidates if (app_id, version) in jobs]
+        heads = {app_id: (office, reference) for app_id, _v, office, reference in candidates}
+        moving = [(app_id, version) for app_id, version, _o, _r in candidates
+                  if (app_id, version) in jobs]
         if not moving:
             return 0
         now = timezone.now()
         self.filter(id__in=[app_id for app_id, _ in moving]).update(
             status=Status.SENT_TO_CENTRAL, updated_at=now
         )
-        StatusEvent.objects.bulk_create(
+        events = StatusEvent.objects.bulk_create(
             StatusEvent(application_id=app_id, from_status=Status.QUEUED_FOR_PRINTING,
                         to_status=Status.SENT_TO_CENTRAL, actor=Actor.DELIVERY,
                         note=f"central job {jobs[(app_id, version)]}", at=now)
             for app_id, version in moving
         )
+        # The bulk path bypasses _transition, so it reports its changes itself (one call per
+        # batch). bulk_create returns primary keys on PostgreSQL and SQLite >= 3.35.
+        if status_hooks_registered():
+            status_changed([
+                StatusChange(application_id=e.application_id, office_id=heads[e.application_id][0],
+                             reference=heads[e.application_id][1],
+                             from_status=e.from_status, to_status=e.to_status, event_id=e.pk,
+                             note=e.note)
+                for e in events
+            ])
         return len(moving)
 
 
@@ -202,6 +215,12 @@ class PassportApplication(models.Model):
     email = EncryptedTextField(blank=True, default="")
 
     access_code_hash = models.CharField(max_length=64, editable=False)
+    # UU PDP: which consent text (immigration.consent.TEXTS) the applicant agreed to. Blank only
+    # for applications accepted before consent was recorded.
+    consent_version = models.CharField(max_length=20, blank=True, default="")
+    # Set when the personal data was blanked (retention or an erasure request): the row stays
+    # for statistics (reference, status, events), the person is gone.
+    anonymised_at = models.DateTimeField(null=True, blank=True)
     # Bumped whenever staff correct the data; part of the print-job key, so central sees a
     # corrected application as a new job rather than as a reused key with a different body.
     data_version = models.PositiveIntegerField(default=1)
@@ -268,7 +287,7 @@ class PassportApplication(models.Model):
         self.status = target
         self.save(update_fields=["status", "attention_reason", "approved_at", "data_version",
                                  "updated_at"])
-        StatusEvent.objects.create(
+        event = StatusEvent.objects.create(
             application=self,
             from_status=previous,
             to_status=target,
@@ -276,6 +295,10 @@ class PassportApplication(models.Model):
             user=user if user is not None and user.is_authenticated else None,
             note=note[:500],
         )
+        status_changed([StatusChange(
+            application_id=self.pk, office_id=self.office_id, reference=self.reference,
+            from_status=previous, to_status=target, event_id=event.pk, note=event.note,
+        )])
 
     def record_received(self, *, actor: Actor, user: Any = None) -> None:
         """The first event of the timeline, written when the application is accepted."""

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "immigration",
     "immigration.dossier",
     "immigration.counter",
+    "immigration.notify",
     "immigration.oversight",
     "immigration.audit",
     "immigration.signin",
@@ -190,6 +191,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "dossier-purge-expired-uploads": {"task": "dossier.purge_expired_uploads", "schedule": 3600.0},
+    "privacy-retention": {"task": "privacy.retention", "schedule": 3600.0},
     "oversight-sample-queues": {"task": "oversight.sample_queues", "schedule": 60.0},
     "audit-seal": {"task": "audit.seal", "schedule": envfloat("AUDIT_SEAL_SECONDS", 5.0,
                                                                minimum=0.5)},
@@ -243,6 +245,22 @@ WEBHOOK_TOLERANCE_SECONDS = envint("WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
 BILLING_URL = envstr("BILLING_URL", "http://127.0.0.1:8765/billing")
 BILLING_TIMEOUT = envfloat("BILLING_TIMEOUT", 10.0, minimum=0.1)
 
+# --- notify: applicant notifications (SMS gateway, Web Push; immigration/notify) ---------------
+# The SMS gateway is its own upstream (own breaker); the simulator serves it at /sms by default.
+SMS_GATEWAY_URL = envstr("SMS_GATEWAY_URL", "http://127.0.0.1:8765/sms")
+SMS_GATEWAY_SECRET = envsecret("SMS_GATEWAY_SECRET") or CENTRAL_PRINTING_SECRET
+SMS_GATEWAY_TIMEOUT = envfloat("SMS_GATEWAY_TIMEOUT", 10.0, minimum=0.1)
+# VAPID (RFC 8292) key that signs our pushes: base64url of the raw 32-byte P-256 private key.
+# Generated for development (var/dev-secrets.json); in production, unset means no Web Push.
+VAPID_PRIVATE_KEY = envsecret("VAPID_PRIVATE_KEY") or (
+    "" if PRODUCTION else dev_secrets.load(VAR_DIR / "dev-secrets.json")["VAPID_PRIVATE_KEY"])
+VAPID_SUBJECT = envstr("VAPID_SUBJECT", "mailto:admin@tangguh.invalid")
+WEB_PUSH_TIMEOUT = envfloat("WEB_PUSH_TIMEOUT", 10.0, minimum=0.1)
+# Push endpoints must be https; only a local test push service may be plain http.
+WEB_PUSH_ALLOW_HTTP = envbool("WEB_PUSH_ALLOW_HTTP", DEBUG)
+# Texts that are not urgent wait out these local hours (office time zone); empty: never held.
+NOTIFY_QUIET_HOURS = envstr("NOTIFY_QUIET_HOURS", "21:00-07:00")
+
 # --- Approval -------------------------------------------------------------------------------
 # Which registered readiness checks (immigration/readiness.py) must pass before approval:
 # "all", or a list of names. Only benchmarks and drills that measure delivery narrow it.
@@ -254,6 +272,14 @@ DOSSIER_UPLOAD_TTL_HOURS = envfloat("DOSSIER_UPLOAD_TTL_HOURS", 48.0, minimum=0.
 # Images with more pixels are refused before decoding: decoding and re-encoding cost about
 # 5 bytes per pixel (measured: 58 MB for a 12 MP photo), so 16 MP caps it near 80 MB.
 DOSSIER_MAX_IMAGE_PIXELS = envint("DOSSIER_MAX_IMAGE_PIXELS", 16_000_000, minimum=10_000)
+
+# --- pdp: retention of personal data (UU PDP; immigration/retention.py, README) -------------
+# Documents, photo and signature are deleted this many days after the application closed
+# (collected, rejected or cancelled): long enough to answer a complaint about the handover.
+RETENTION_DOSSIER_DAYS = envint("RETENTION_DOSSIER_DAYS", 30, minimum=0)
+# The application's personal fields are blanked this many days after it closed; the reference,
+# status and events stay for statistics and the audit chain.
+RETENTION_APPLICATION_DAYS = envint("RETENTION_APPLICATION_DAYS", 365, minimum=0)
 
 # --- backup: encrypted backups of the office database (manage.py backup / restore) -----------
 # "version:base64key,..." (AES-256): the first seals new backups, every listed one can open old

@@ -21,7 +21,7 @@ from django.utils import timezone
 from queueing import breaker, limiter, metrics, topics
 from queueing.backoff import retry_delay
 from queueing.claim import claim
-from queueing.models import MessageStatus, OutboxMessage
+from queueing.models import MessageStatus, OutboxMessage, UpstreamHealth
 from queueing.topics import (
     Deferred,
     Delivered,
@@ -95,6 +95,8 @@ def deliver_batch(topic: Topic) -> Report:
         low_priority_share=q["LOW_PRIORITY_SHARE"],
     )
     if not messages:
+        if gate == "half_open":
+            _confirm_recovery(topic)
         return report
     outcomes = _send(topic, messages)
     _settle(topic, token, messages, outcomes, report)
@@ -107,6 +109,16 @@ def _safe_probe(topic: Topic) -> bool:
     except Exception:
         log.warning("probe of %s failed with an exception", topic.upstream)
         return False
+
+
+def _confirm_recovery(topic: Topic) -> None:
+    """Half open with nothing to send: a probe stands in for the real calls that would close
+    the breaker. Without it a breaker that opened on a small backlog stays "recovering" until
+    new work arrives, and its outage (queueing/outages.py) never closes."""
+    if _safe_probe(topic):
+        breaker.record_success(topic.upstream)
+    else:
+        breaker.record_failure(topic.upstream, "probe failed while recovering")
 
 
 def _send(topic: Topic, messages: list[OutboxMessage]) -> list[Outcome]:
@@ -144,13 +156,16 @@ def _settle(
             _mark_delivered(topic, delivered, now)
             report.delivered += len(delivered)
 
-        deferred = [m.id for m, o in pairs if isinstance(o, Deferred)]
-        if deferred:
-            OutboxMessage.objects.filter(id__in=deferred).update(
-                status=MessageStatus.PENDING, lease_until=None, next_attempt_at=now,
+        deferred: dict[dt.datetime, list[int]] = {}
+        for m, o in pairs:
+            if isinstance(o, Deferred):
+                deferred.setdefault(max(o.until or now, now), []).append(m.id)
+        for due, ids in deferred.items():
+            OutboxMessage.objects.filter(id__in=ids).update(
+                status=MessageStatus.PENDING, lease_until=None, next_attempt_at=due,
                 attempts=F("attempts") - 1,
             )
-            report.retried += len(deferred)
+            report.retried += len(ids)
 
         for message, outcome in pairs:
             if isinstance(outcome, Delivered | Deferred):
@@ -241,9 +256,12 @@ def _mark_dead(topic: Topic, message: OutboxMessage, reason: str, now: dt.dateti
 def _release_waiting(topic: Topic) -> None:
     """Upstream is back (the probe passed): make every message of the topic due now. Their
     per-message backoff grew while upstream was down; from here the shared rate ramp, not those
-    timers, protects upstream, and express work keeps its place at the front."""
+    timers, protects upstream, and express work keeps its place at the front. Messages never
+    attempted are left alone: their later due time was asked for (`enqueue(not_before=...)`),
+    it is not backoff."""
     OutboxMessage.objects.filter(
-        topic=topic.name, status=MessageStatus.PENDING, next_attempt_at__gt=timezone.now()
+        topic=topic.name, status=MessageStatus.PENDING, next_attempt_at__gt=timezone.now(),
+        attempts__gt=0,
     ).update(next_attempt_at=timezone.now())
 
 
@@ -260,6 +278,11 @@ def has_due_work(topic: str | None = None) -> bool:
     if topic:
         due = due.filter(topic=topic)
     return due.exists()
+
+
+def has_unsettled_upstream() -> bool:
+    """Is an upstream still down or recovering (as last recorded)? One indexed read."""
+    return UpstreamHealth.objects.exclude(state=UpstreamHealth.State.UP).exists()
 
 
 def drain(

@@ -38,8 +38,10 @@ def purge_delivered() -> int:
 @shared_task(name="queueing.sweep", ignore_result=True, soft_time_limit=20, time_limit=30)
 def sweep() -> bool:
     """Beat, every few seconds: find due work in the database alone and kick a drain. This is
-    what makes a flushed or restarted Redis, or a lost kick, cost a delay and never a message."""
-    if deliver.has_due_work():
+    what makes a flushed or restarted Redis, or a lost kick, cost a delay and never a message.
+    An upstream not yet back up is looked at too, with no work waiting: its probes are what
+    close the breaker and the outage."""
+    if deliver.has_due_work() or deliver.has_unsettled_upstream():
         kick()
         return True
     return False

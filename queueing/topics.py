@@ -6,6 +6,7 @@ The outbox knows nothing else about the messages it carries.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -43,9 +44,11 @@ class Refused:
 class Deferred:
     """Not attempted this round (e.g. the sender's time for one lease ran out before it got
     to this message): back to the queue, due now, and the claim does not count as an attempt,
-    so its backoff does not grow for work that never left."""
+    so its backoff does not grow for work that never left. With `until`, due then instead (a
+    message that must not go out yet, e.g. a text held through the night)."""
 
     reason: str
+    until: dt.datetime | None = None
 
 
 Outcome = Delivered | RetryLater | Refused | Deferred

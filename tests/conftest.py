@@ -26,7 +26,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
-from immigration import printing
+from immigration import consent, printing
 from immigration.counter import billing
 from immigration.counter.fees import tariffs_seed
 from immigration.models import Office, StaffMembership
@@ -214,6 +214,8 @@ def application_payload(**overrides: Any) -> dict[str, Any]:
         "passport_type": "electronic",
         "application_type": "new",
         "applicant": applicant(**overrides.pop("applicant", {})),
+        # The applicant ticked the box under the current consent text (UU PDP).
+        "consent_version": consent.CURRENT.version,
     }
     body.update(overrides)
     return body

@@ -22,6 +22,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from immigration.erasure import ErasureRefused
 from immigration.intake import KeyInFlight, KeyReused
 from immigration.models import IllegalTransition, NikInUse, ServiceClosed, UnknownOffice
 from immigration.printing import CallbackRejected
@@ -69,6 +70,7 @@ DOMAIN_ERRORS: dict[type[Exception], Callable[[Any], exceptions.APIException]] =
         "not_ready", str(e), 409,
         blockers=[{"code": b.code, "detail": b.detail} for b in e.blockers]),
     NotDead: lambda e: ApiError("not_dead", str(e), 409),
+    ErasureRefused: lambda e: ApiError(e.code, e.message, 409),
     SignatureError: lambda e: ApiError("bad_signature", str(e), 401),
     CallbackRejected: lambda e: ApiError(e.code, e.detail, e.status),
 }

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
-from immigration import validation
+from immigration import consent, validation
 from immigration.models import ApplicationType, PassportType, Service, Sex
 from immigration.nik import check_nik
 
@@ -127,6 +127,17 @@ class ApplicationInput(StrictSerializer):
     appointment_date = StrictDateField(required=False, allow_null=True)
     # {date, slot, priority?}: books a quota slot with the submission (immigration.counter).
     appointment = serializers.DictField(required=False)
+    # The version of the consent text (GET /api/v1/consent) the applicant agreed to; for a
+    # walk-in, the text the clerk showed them. Checked against the texts in code: no query.
+    consent_version = StrictCharField(max_length=20)
+
+    def validate_consent_version(self, value: str) -> str:
+        if not consent.is_known(value):
+            raise serializers.ValidationError(
+                [serializers.ErrorDetail(_("Unknown consent text version."),
+                                         code="unknown_consent_version")]
+            )
+        return value
 
     def validate_appointment(self, value: dict[str, Any]) -> dict[str, Any]:
         from immigration.counter.api import AppointmentInput
@@ -197,6 +208,9 @@ class ApplicationOutput(serializers.Serializer):  # type: ignore[type-arg]
         required=False, allow_null=True,
         help_text="staff only: lookups with an access code are locked until then (too many "
                   "wrong codes)")
+    consent_version = serializers.CharField(required=False, help_text="staff only")
+    anonymised_at = serializers.DateTimeField(required=False, allow_null=True,
+                                              help_text="staff only")
 
 
 class ApplicationPageOutput(serializers.Serializer):  # type: ignore[type-arg]

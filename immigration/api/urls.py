@@ -15,7 +15,9 @@ urlpatterns = [
     # Collecting is the counter's identity-checked handover (docs/counter-api.md).
     path("applications/<str:reference>/collect", PickupView.as_view(), name="collect"),
     path("applications/<str:reference>/resubmit", views.ResubmitView.as_view(), name="resubmit"),
+    path("applications/<str:reference>/erase", views.EraseView.as_view(), name="erase"),
     path("statuses", include("immigration.api.statuses")),
+    path("consent", include("immigration.api.consent")),
     path("offices", views.OfficesView.as_view(), name="offices"),
     path("offices/<str:code>/status", views.OfficeStatusView.as_view(), name="office-status"),
     path("offices/<str:code>/announcements", views.AnnouncementsView.as_view(),
@@ -28,4 +30,5 @@ urlpatterns = [
     path("webhooks/printing", views.PrintingWebhookView.as_view(), name="webhook-printing"),
     path("", include("immigration.dossier.urls")),
     path("", include("immigration.counter.urls")),
+    path("", include("immigration.notify.urls")),
 ]

@@ -29,6 +29,7 @@ from immigration.api.schema import ERRORS
 from immigration.audit import audit_record
 from immigration.board import application_view, central_health, office_board
 from immigration.corrections import application_resubmit
+from immigration.erasure import application_erase
 from immigration.models import Announcement, Office, PassportApplication
 from immigration.print_jobs import CENTRAL_PRINTING
 from immigration.references import normalize_reference
@@ -128,6 +129,7 @@ def submit_response(
         application_type=data["application_type"],
         appointment_date=data.get("appointment_date"),
         applicant=dict(data["applicant"]),
+        consent_version=data["consent_version"],
         language=_language(request),
         scope=f"walk_in.{code}" if walk_in else intake.SUBMIT_SCOPE,
         by=user,
@@ -269,6 +271,19 @@ class RejectView(_StaffAction):
         form.is_valid(raise_exception=True)
         reason = form.validated_data["reason"]
         return self._act(request, reference, lambda a: a.reject(by=request.user, reason=reason))
+
+
+class EraseView(_StaffAction):
+    """Erase the applicant's personal data on their request, where the law allows it (see
+    immigration/erasure.py: refused with 409 while the office must keep it)."""
+
+    @extend_schema(operation_id="applications_erase", request=None,
+                   responses={200: s.ApplicationOutput})
+    def post(self, request: Request, reference: str) -> Response:
+        response = self._act(request, reference, lambda a: application_erase(
+            application=a, by=request.user))
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class ResubmitView(_StaffAction):

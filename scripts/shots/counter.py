@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
+from immigration import consent
 from scripts.shots import ShotContext
 
 COUNTER = {"width": 1366, "height": 768}
@@ -22,7 +23,8 @@ def _walk_in(api: APIClient, ctx: ShotContext, name: str, sex: str, **extra: Any
     applicant.pop("email", None)
     response = api.post("/api/v1/walk-ins", {
         "service": extra.pop("service", "regular"), "passport_type": "electronic",
-        "application_type": "new", "applicant": applicant, **extra},
+        "application_type": "new", "applicant": applicant,
+        "consent_version": consent.CURRENT.version, **extra},
         format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
     assert response.status_code == 201, response.content
     return str(response.json()["reference"])

@@ -82,7 +82,11 @@ def main(argv: list[str] | None = None) -> None:
         db_path=args.db, secrets=args.secret, step_seconds=args.step_seconds,
         # Billing (mounted at /billing) checks its own secret when given one, else central's.
         billing_secrets=os.environ.get("BILLING_SECRET", "").split(),
+        # The SMS gateway (mounted at /sms) likewise.
+        sms_secrets=os.environ.get("SMS_GATEWAY_SECRET", "").split(),
     )
+    # Where the SMS gateway forwards phones' replies ("STOP"): the office's inbound webhook.
+    simulator.sms.inbound_url = os.environ.get("SMS_INBOUND_URL", "")
     server = SimulatorServer((args.host, args.port), simulator)
     host, port = server.server_address[:2]
     simulator.start()

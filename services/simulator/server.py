@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from services.signing import SignatureError, verify
-from services.simulator import billing
+from services.simulator import billing, sms
 from services.simulator.config import Cut, Link, SimulatorConfig, TokenBucket
 from services.simulator.progression import CallbackSender, Stepper
 from services.simulator.store import Intake, Store
@@ -76,7 +76,7 @@ class Simulator:
 
     def __init__(
         self, *, db_path: str | Path, secrets: Sequence[str], step_seconds: float = 1.0,
-        billing_secrets: Sequence[str] = (),
+        billing_secrets: Sequence[str] = (), sms_secrets: Sequence[str] = (),
     ) -> None:
         if not secrets:
             raise ValueError("the simulator needs at least one webhook secret")
@@ -89,6 +89,7 @@ class Simulator:
         self.link = Link()
         self._reset_counters()
         self.billing = billing.BillingDesk(db_path, billing_secrets or self.secrets)
+        self.sms = sms.SmsDesk(db_path, sms_secrets or self.secrets)
         self.sender = CallbackSender(self.store, self.secrets[0])
         self.stepper = Stepper(self.store, self.config, self.sender.wake)
 
@@ -112,6 +113,7 @@ class Simulator:
         self.sender.join(timeout=2)
         self.store.close()
         self.billing.close()
+        self.sms.close()
 
     # -- config and counters ------------------------------------------------------------
 
@@ -138,6 +140,7 @@ class Simulator:
         self.link.reset()
         self.store.reset()
         self.billing.reset()
+        self.sms.reset()
 
     def take_tokens(self, wanted: int) -> tuple[int, float]:
         with self._lock:
@@ -273,6 +276,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._v1(method, url.path, url.query, body)
             elif url.path.startswith(billing.PREFIX + "/"):
                 billing.serve(self, method, url.path, body)
+            elif url.path.startswith(sms.PREFIX + "/"):
+                sms.serve(self, method, url.path, body)
             else:
                 self._send(404, {"error": "not_found"})
         except Reply as reply:
@@ -520,6 +525,8 @@ class Handler(BaseHTTPRequestHandler):
             raise Reply(403, {"error": "forbidden", "detail": "control is loopback only"})
         if path.startswith(billing.CONTROL):
             return billing.control(self, method, path, body)
+        if path.startswith(sms.CONTROL):
+            return sms.control(self, method, path, body)
         sim = self.sim
         if path == "/_control" and method == "GET":
             self._send(200, sim.config().as_json())

@@ -124,7 +124,45 @@ def fill_application(page: Page, applicant: dict[str, Any], *, office: str = "NN
         documents(page)
     page.click("#next")
     page.wait_for_selector("fieldset[data-step='5']:not([hidden])")
+    page.check("#consent_version")  # she read the consent text (UU PDP) and agrees
     page.click("#next")
+
+
+def idb_raw(page: Page) -> str:
+    """What IndexedDB holds as stored, without the app's unsealing: every record of every store,
+    binary values (ciphertexts, blobs) decoded byte for byte as Latin-1, so a search for clear
+    text in them finds it if it is there."""
+    return page.evaluate("""async () => {
+        const db = await new Promise((resolve, reject) => {
+            const r = indexedDB.open("tangguh");
+            r.onsuccess = () => resolve(r.result);
+            r.onerror = () => reject(r.error);
+        });
+        const text = async (v) => {
+            if (v instanceof Blob) v = await v.arrayBuffer();
+            if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
+                const bytes = new Uint8Array(v.buffer || v, v.byteOffset || 0, v.byteLength);
+                return Array.from(bytes, (b) => String.fromCharCode(b)).join("");
+            }
+            if (v && typeof v === "object" && !(v instanceof CryptoKey)) {
+                const out = {};
+                for (const [k, x] of Object.entries(v)) out[k] = await text(x);
+                return out;
+            }
+            return v instanceof CryptoKey ? {type: v.type, extractable: v.extractable} : v;
+        };
+        const out = {};
+        for (const name of db.objectStoreNames) {
+            const records = await new Promise((resolve, reject) => {
+                const r = db.transaction(name).objectStore(name).getAll();
+                r.onsuccess = () => resolve(r.result);
+                r.onerror = () => reject(r.error);
+            });
+            out[name] = await Promise.all(records.map(text));
+        }
+        db.close();
+        return JSON.stringify(out);
+    }""")
 
 
 def idb_dump(page: Page) -> str:

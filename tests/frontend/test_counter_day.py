@@ -15,6 +15,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from immigration import consent
 from immigration.models import Office, PassportApplication
 from tests.conftest import application_payload, client_for
 from tests.frontend.conftest import CHROMIUM, CHROMIUM_ARGS, staff_login
@@ -333,11 +334,16 @@ def test_walk_in_receipt_is_shown_once_and_the_counter_browser_keeps_nothing(
     page.fill("#w-nik", "6504014507850000")  # a typo: the same rule as the PWA catches it
     page.click("#walkin button[type=submit]")
     expect(page.locator("#w-nik-err")).not_to_be_empty()
+    # No record that she agreed to the consent text (UU PDP): not registered.
+    expect(page.locator("#w-consent_version-err")).not_to_be_empty()
     page.fill("#w-nik", person["nik"])
+    page.check("#w-consent_version")  # the clerk read it to her and she agreed
     page.click("#walkin button[type=submit]")
     expect(page.locator("#walkin-reference")).to_have_text(re.compile(r"^NNK-"))
     code = page.locator("#walkin-code").inner_text()
     reference = page.locator("#walkin-reference").inner_text()
+    assert PassportApplication.objects.get(reference=reference).consent_version == \
+        consent.CURRENT.version
     expect(page.locator("#walkin-ticket")).to_have_text("A-001")
     expect(page.locator("#w-full_name")).to_have_value("")  # the form is emptied at once
     assert PassportApplication.objects.get(reference=reference).events.first().user == bambang
@@ -406,6 +412,7 @@ def book_on_phone(page: Page, person: dict[str, Any]) -> tuple[str, str, str]:
     page.click("#next")
     page.wait_for_selector("fieldset[data-step='5']:not([hidden])")
     expect(page.locator("#review")).not_to_contain_text("{")  # the slot is not shown as JSON
+    page.check("#consent_version")
     page.click("#next")
     expect(page.locator("#outcome #reference")).to_have_text(re.compile(r"^NNK-"))
     return page.locator("#outcome #reference").inner_text(), date, slot

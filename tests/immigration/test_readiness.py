@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from immigration import readiness
+from immigration import consent, readiness
 from immigration.lifecycle import Status
 from immigration.models import PassportApplication
 from tests.conftest import applicant
@@ -29,7 +29,8 @@ def _submit(api: APIClient) -> str:
     import uuid
 
     body = {"office": "NNK", "service": "regular", "passport_type": "electronic",
-            "application_type": "new", "applicant": applicant()}
+            "application_type": "new", "applicant": applicant(),
+            "consent_version": consent.CURRENT.version}
     response = api.post("/api/v1/applications", body, format="json",
                         HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
     assert response.status_code == 201, response.content

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.db import connections, transaction
 
-from queueing import breaker, outages, redis_state
+from queueing import breaker, deliver, outages, redis_state
 from queueing.models import OutboxMessage, UpstreamHealth, UpstreamOutage
 from queueing.outbox import enqueue
 from queueing.signals import upstream_recovered
@@ -145,3 +145,35 @@ def test_a_failing_receiver_leaves_the_outage_open_for_the_next_success(queue_se
         upstream_recovered.disconnect(broken)
     assert UpstreamOutage.objects.open().count() == 0
     assert len(calls) == 2
+
+
+def test_half_open_with_nothing_to_send_closes_the_outage_by_probes(upstream, queue_settings,
+                                                                     recoveries):
+    """A small backlog sent in one batch gives one success, not the several that close the
+    breaker: with nothing left to send, probes stand in, or the outage would never close."""
+    queue_settings(BREAKER_FAILURE_THRESHOLD=1)
+    breaker.record_failure("test-upstream", "503")
+    assert deliver.has_unsettled_upstream()  # the sweep keeps looking while nothing is due
+    _wait_for(lambda: breaker.state("test-upstream").open_for_seconds == 0)
+    for _ in range(1 + breaker.CLOSE_AFTER_SUCCESSES):
+        deliver.drain(budget_seconds=1)
+    assert breaker.gate("test-upstream") == "closed"
+    assert upstream.batches == [] and upstream.probes == 1 + breaker.CLOSE_AFTER_SUCCESSES
+    assert UpstreamOutage.objects.open().count() == 0 and len(recoveries) == 1
+    assert not deliver.has_unsettled_upstream()
+
+
+def test_held_messages_are_not_released_when_the_upstream_recovers(upstream, queue_settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    queue_settings(BREAKER_FAILURE_THRESHOLD=1)
+    morning = timezone.now() + dt.timedelta(hours=8)
+    with transaction.atomic():
+        enqueue(topic="test.topic", key="held", payload={}, not_before=morning)
+    breaker.record_failure("test-upstream", "503")
+    _wait_for(lambda: breaker.state("test-upstream").open_for_seconds == 0)
+    deliver.drain(budget_seconds=1)  # the probe passes: backed-off work is released
+    held = OutboxMessage.objects.get(key="held")
+    assert held.next_attempt_at == morning and upstream.batches == []

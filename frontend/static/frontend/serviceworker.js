@@ -55,3 +55,6 @@ self.addEventListener("sync", (event) => {
     if (left) throw new Error(`${left} applications still waiting`);
   }));
 });
+
+self.addEventListener("push", (e) => { const d = e.data.json(); e.waitUntil(registration.showNotification(d.title, { ...d, data: d })); });
+self.addEventListener("notificationclick", (e) => { const d = e.notification.data; e.notification.close(); e.waitUntil(clients.openWindow(e.action ? d.stop_url : d.url)); });

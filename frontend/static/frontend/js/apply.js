@@ -29,7 +29,7 @@ const stepOf = (path) => steps.findIndex((s) => s.querySelector(`[name="${CSS.es
 function readBody() {
   const body = { applicant: {} };
   for (const el of form.elements) {
-    if (!el.name || (el.type === "radio" && !el.checked)) continue;
+    if (!el.name || ((el.type === "radio" || el.type === "checkbox") && !el.checked)) continue;
     const value = el.value.trim();
     if (el.name.startsWith("applicant.")) {
       if (value || el.name !== "applicant.email") body.applicant[fieldId(el.name)] = value;
@@ -47,7 +47,8 @@ function fill(body) {
     const value = el.name.startsWith("applicant.") ? body.applicant?.[fieldId(el.name)] : body[el.name];
     if (value === undefined) continue;
     if (el.name === "appointment") el.value = value ? JSON.stringify(value) : "";
-    else if (el.type === "radio") el.checked = el.value === value; else el.value = value;
+    else if (el.type === "radio" || el.type === "checkbox") el.checked = el.value === value;
+    else el.value = value;
   }
 }
 
@@ -83,7 +84,8 @@ function show(n) {
 function review() {
   const rows = [];
   for (const el of form.elements) {
-    if (!el.name || !el.id && el.type !== "radio" || (el.type === "radio" && !el.checked)) continue;
+    if (!el.name || !el.id && el.type !== "radio" || (el.type === "radio" && !el.checked) ||
+      el.type === "checkbox") continue;
     const label = el.type === "radio" ? t("f.sex") : form.querySelector(`label[for="${el.id}"]`)?.textContent;
     const text = el.tagName === "SELECT" ? el.selectedOptions[0]?.textContent : el.type === "radio"
       ? t(`sex.${el.value}`) : el.value;

@@ -22,9 +22,10 @@ function loadTus() {
   return tusPromise;
 }
 
+// One read-modify-write (outbox.update): tus callbacks that are not awaited (a chunk's offset)
+// must not land after, and undo, the one that follows them (stored).
 async function update(id, fields) {
-  const current = await outbox.get("files", id);
-  if (current) await outbox.put("files", { ...current, ...fields });
+  await outbox.update("files", id, (current) => current && { ...current, ...fields });
   changed();
 }
 

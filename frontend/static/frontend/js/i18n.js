@@ -146,6 +146,8 @@ export function lang() {
   return localStorage.getItem("lang") === "en" ? "en" : "id";
 }
 
+export const addWords = (words) => { for (const l in words) Object.assign(DICT[l], words[l]); };
+
 export function t(key, vars = {}) {
   const text = DICT[lang()][key] ?? DICT.id[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => vars[name] ?? "");

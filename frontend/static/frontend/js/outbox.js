@@ -1,10 +1,8 @@
-// The phone's outbox: applications wait in IndexedDB until the office server acknowledges
-// them. A classic script on purpose (no import/export): the service worker loads it with
-// importScripts() for Background Sync, and pages import it as a module for its side effect.
-// Every send carries the draft's Idempotency-Key, made when the draft was created, so any
-// number of replays (page load, `online`, timer, sync event, two tabs) make one application.
-// The key stays with the draft through corrections: the office keeps a key only together with
-// an application it accepted, so a refused key is free to carry the corrected body.
+// The phone's outbox: applications wait in IndexedDB until the office acknowledges them. A
+// classic script: the service worker importScripts() it for Background Sync, pages import it.
+// Every send carries the draft's Idempotency-Key (made with the draft, kept through
+// corrections: the office keeps a key only with an application it accepted), so any number of
+// replays (page load, `online`, timer, sync event, two tabs) make one application.
 (() => {
   const DB = "tangguh", CHANNEL = "tangguh";
   const BASE_MS = 2000, CAP_MS = 5 * 60 * 1000;
@@ -12,13 +10,14 @@
 
   function open() {
     dbPromise ??= new Promise((resolve, reject) => {
-      // v2 adds "files": dossier files kept with their draft until the office holds them.
-      const req = indexedDB.open(DB, 2);
+      // v2: "files" (kept with their draft until the office holds them); v3: "keys" (below).
+      const req = indexedDB.open(DB, 3);
       req.onupgradeneeded = () => {
         const db = req.result, have = db.objectStoreNames;
         if (!have.contains("drafts")) db.createObjectStore("drafts", { keyPath: "key" });
         if (!have.contains("applications")) db.createObjectStore("applications", { keyPath: "reference" });
         if (!have.contains("files")) db.createObjectStore("files", { keyPath: "id" });
+        if (!have.contains("keys")) db.createObjectStore("keys", { keyPath: "id" });
       };
       req.onsuccess = () => {
         // A newer page wants to upgrade: step aside (the next call here reopens).
@@ -45,17 +44,90 @@
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
   });
-  const all = (store) => tx([store], "readonly", (s) => req(s.getAll()));
-  const get = (store, key) => tx([store], "readonly", (s) => req(s.get(key)));
-  const put = (store, value) => tx([store], "readwrite", (s) => req(s.put(value)));
+  const rawAll = (store) => tx([store], "readonly", (s) => req(s.getAll()));
+  const rawGet = (store, key) => tx([store], "readonly", (s) => req(s.get(key)));
+  const rawPut = (store, value) => tx([store], "readwrite", (s) => req(s.put(value)));
   const del = (store, key) => tx([store], "readwrite", (s) => req(s.delete(key)));
-  // Read-modify-write in one transaction: fn(current) returns the new value, or nothing to
-  // leave it as it is. Two tabs, a replay and a keystroke never overwrite each other's change.
-  const update = (store, key, fn) => tx([store], "readwrite", async (s) => {
-    const next = fn(await req(s.get(key)));
-    if (next) await req(s.put(next));
-    return next;
-  });
+
+  // Drafts and files are sealed at rest: AES-GCM, a non-extractable CryptoKey kept in "keys".
+  // Only record ids stay clear. No WebCrypto (plain http): clear.
+  const SEALED = { drafts: "key", files: "id" };
+  const enc = new TextEncoder(), dec = new TextDecoder();
+  let keyPromise = null;
+  const locked = (fn) => self.navigator?.locks ? self.navigator.locks.request("tangguh-sealed", fn) : fn();
+  const aes = (iv, ad) => ({ name: "AES-GCM", iv, additionalData: ad });
+  const adOf = (store, id) => enc.encode(`${store}:${id}`);
+
+  function deviceKey() {
+    if (!self.crypto?.subtle) return Promise.resolve(null);
+    keyPromise ??= (async () => {
+      const fresh = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false,
+        ["encrypt", "decrypt"]);
+      const key = await tx(["keys"], "readwrite", async (s) => {  // the first one stored wins
+        const have = await req(s.get("device"));
+        if (!have) s.put({ id: "device", key: fresh });
+        return have ? have.key : fresh;
+      });
+      // Seal older clear records, under the lock updates take.
+      await locked(async () => {
+        for (const store in SEALED) {
+          for (const r of await rawAll(store)) if (!r.sealed) await rawPut(store, await sealWith(key, store, r));
+        }
+      });
+      return key;
+    })();
+    keyPromise.catch(() => { keyPromise = null; });
+    return keyPromise;
+  }
+
+  async function encrypt(key, bytes, ad) {
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    return [iv, await crypto.subtle.encrypt(aes(iv, ad), key, bytes)];
+  }
+
+  async function sealWith(key, store, { blob, ...rest }) {
+    const id = rest[SEALED[store]], ad = adOf(store, id), out = { [SEALED[store]]: id, sealed: 1 };
+    if (blob instanceof Blob) {
+      rest.blob_type = blob.type;
+      [out.blob_iv, out.blob] = await encrypt(key, await blob.arrayBuffer(), ad);
+    } else rest.blob = blob;
+    [out.iv, out.data] = await encrypt(key, enc.encode(JSON.stringify(rest)), ad);
+    return out;
+  }
+
+  async function unseal(store, r) {
+    if (!r?.sealed) return r;
+    const key = await deviceKey(), ad = adOf(store, r[SEALED[store]]);
+    try {
+      const value = JSON.parse(dec.decode(await crypto.subtle.decrypt(aes(r.iv, ad), key, r.data)));
+      if (r.blob) value.blob = new Blob([await crypto.subtle.decrypt(aes(r.blob_iv, ad), key, r.blob)], { type: value.blob_type });
+      delete value.blob_type;
+      return value;
+    } catch (e) {
+      return undefined;  // the key is gone: so is the record
+    }
+  }
+
+  const all = async (store) => {
+    if (!SEALED[store]) return rawAll(store);
+    await deviceKey();
+    return (await Promise.all((await rawAll(store)).map((r) => unseal(store, r)))).filter(Boolean);
+  };
+  const get = async (store, key) => (SEALED[store] && await deviceKey(), unseal(store, await rawGet(store, key)));
+  const put = async (store, value) => {
+    const key = SEALED[store] && await deviceKey();
+    return rawPut(store, key ? await sealWith(key, store, value) : value);
+  };
+  // Read-modify-write: fn(current) gives the new value, or nothing. Atomic across tabs and the
+  // worker by a Web Lock (WebCrypto is async: a waiting IndexedDB transaction would commit).
+  const update = async (store, key, fn) => {
+    await deviceKey();  // outside the lock (sealing takes it)
+    return locked(async () => {
+      const next = fn(await get(store, key));
+      if (next) await put(store, next);
+      return next;
+    });
+  };
 
   function newKey() {
     if (crypto.randomUUID) return crypto.randomUUID();
@@ -81,8 +153,9 @@
 
   // Acknowledged: in one transaction the draft and its personal data go, and only what is
   // needed to follow the application stays (reference, access code, office, status).
+  // Locked: an update cannot put the draft back.
   function acknowledge(draft, data) {
-    return tx(["drafts", "applications"], "readwrite", async (drafts, apps) => {
+    return locked(() => tx(["drafts", "applications"], "readwrite", async (drafts, apps) => {
       drafts.delete(draft.key);
       const known = await req(apps.get(data.reference));
       apps.put({
@@ -91,7 +164,7 @@
         status: known?.status ?? data.status, status_label: known?.status_label ?? data.status_label,
         submitted_at: data.submitted_at, fetched_at: known?.fetched_at ?? new Date().toISOString(),
       });
-    });
+    }));
   }
 
   async function sendOne(draft, language) {
@@ -132,5 +205,6 @@
     return self.navigator.locks ? self.navigator.locks.request("tangguh-outbox", run) : run();
   }
 
-  self.TangguhOutbox = { open, all, get, put, del, update, tx, newKey, notify, replay, CHANNEL };
+  self.TangguhOutbox = { open, all, get, put, del, update, tx, newKey, notify, replay, CHANNEL,
+    sealed: deviceKey };
 })();

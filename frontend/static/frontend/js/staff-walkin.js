@@ -21,6 +21,8 @@ function body() {
   if (!applicant.email) delete applicant.email;
   const b = { service: f.service.value, passport_type: f.passport_type.value,
     application_type: f.application_type.value, applicant, check_in: f.check_in.checked };
+  // UU PDP: the clerk records that the applicant agreed to this version of the consent text.
+  if (f.consent_version.checked) b.consent_version = f.consent_version.value;
   if (f.lane.value) b.lane = f.lane.value;
   return b;
 }

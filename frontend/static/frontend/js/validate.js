@@ -68,6 +68,7 @@ export function validateApplication(body) {
   if (a.address && a.address.trim().length < 5) set("applicant.address", "required");
   if (a.phone) set("applicant.phone", checkPhone(a.phone));
   if (a.email) set("applicant.email", EMAIL.test(a.email) ? null : "email");
+  if (!body.consent_version) errors.consent_version = "consent_required";
   if (body.appointment_date) {
     set("appointment_date", body.appointment_date < now ? "appointment_past"
       : body.appointment_date > addYears(now, 1) ? "appointment_too_far" : null);
