@@ -40,7 +40,7 @@ SHELL_STATIC = [
     "frontend/app.css",
     "frontend/js/app.js", "frontend/js/i18n.js", "frontend/js/api.js", "frontend/js/outbox.js",
     "frontend/js/validate.js", "frontend/js/apply.js", "frontend/js/mine.js",
-    "frontend/js/receipt.js", "frontend/js/track.js", "frontend/js/board.js",
+    "frontend/js/receipt.js", "frontend/js/track.js",
     "frontend/js/shared.js", "frontend/js/dossier.js", "frontend/js/sw-register.js",
     "frontend/icon-192.png", "frontend/icon-512.png",
 ]
@@ -57,7 +57,10 @@ ON_DEMAND_STATIC = ["frontend/vendor/qrcode.mjs", "frontend/js/dossier-send.js",
                     "frontend/js/consent.js",
                     "frontend/vendor/tus.min.js", "frontend/vendor/sha256.min.mjs",
                     # The receipt's "tell me" (SMS / Web Push) box: online only.
-                    "frontend/js/notify.js"]
+                    "frontend/js/notify.js",
+                    # The office board needs the network for its first look anyway; kept once
+                    # fetched, it shows the last board offline (it keeps it in localStorage).
+                    "frontend/js/board.js"]
 
 
 @require_GET

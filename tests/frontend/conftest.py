@@ -97,7 +97,7 @@ def page(phone: BrowserContext) -> Page:
     page.goto("/")
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     # The worker claims open pages when it activates, so no reload is needed.
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.wait_for_selector("#office option", state="attached")
     return page
 

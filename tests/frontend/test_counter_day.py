@@ -102,7 +102,7 @@ def test_check_in_by_qr_and_by_typing_then_the_display_calls_the_numbers(
     # The fake camera starts and is read frame after frame (a test pattern: no code found).
     page.click("#scan-start")
     expect(page.locator("#scan-status")).to_have_attribute("data-state", "scanning")
-    page.wait_for_function("+document.getElementById('scan-canvas').dataset.frames > 2")
+    page.wait_for_function("() => +document.getElementById('scan-canvas').dataset.frames > 2")
     reader = page.locator("#scan-status").get_attribute("data-reader")
     assert reader in {"native", "jsqr"}
     page.click("#scan-stop")

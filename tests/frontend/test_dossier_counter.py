@@ -106,7 +106,7 @@ def test_counter_checks_documents_takes_photo_and_signature_then_approves(
 
     # Photo: the PC's camera, cropped to the 35 x 45 mm frame.
     page.click("#camera-on")
-    page.wait_for_function("document.getElementById('video').videoWidth > 0")
+    page.wait_for_function("() => document.getElementById('video').videoWidth > 0")
     page.click("#snap")
     page.click("#photo-send")
     expect(page.locator("#photo-state")).to_have_text("Tersimpan di kantor.")

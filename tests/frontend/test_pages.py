@@ -63,7 +63,8 @@ def test_app_shell_is_within_100_kb(client: Client, db: Any) -> None:
     assert not [url for url in shell if url.endswith("qrcode.mjs")]
     # Measured 78.0 KB + 3.3 KB worker, then 97.3 KB with the dossier's capture (dossier.js; its
     # sender and tus-js-client are on demand) (was 100.1 KB with the QR library and django-pwa's
-    # verbose meta tags).
+    # verbose meta tags); with consent, sealed drafts and notifications the office board's
+    # script went on demand.
     assert size <= 100_000, size
 
 
