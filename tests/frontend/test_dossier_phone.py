@@ -94,8 +94,8 @@ def test_documents_taken_offline_arrive_byte_identical_after_a_cut_and_a_restart
     phone.set_offline(False)
     expect(page.locator("#outcome #reference")).to_have_text(re.compile(r"^NNK-"))
     reference = page.locator("#outcome #reference").text_content()
-    page.wait_for_function("() => document.querySelector('#sent-docs [data-state=waiting]') !== null",
-                           timeout=30000)
+    page.wait_for_function(
+        "() => document.querySelector('#sent-docs [data-state=waiting]') !== null", timeout=30000)
     application = PassportApplication.objects.get(reference=reference)
     assert not DossierFile.objects.filter(application=application).exists()
 
