@@ -8,6 +8,7 @@ import os
 from io import StringIO
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
@@ -52,6 +53,38 @@ def test_key_rotation_reencrypts_and_old_key_can_then_be_dropped(submit, siti, s
     application = PassportApplication.objects.get(reference=reference)
     assert application.full_name == "Siti Aminah"
     assert application.nik == siti["applicant"]["nik"]
+
+
+def test_rotation_covers_every_encrypted_field_of_every_part(submit, siti, bambang, settings,
+                                                           rotated_keys):
+    from immigration.counter.models import Interview
+    from immigration.management.commands.rotate_pii_keys import encrypted_tables
+    from immigration.notify.models import Recipient
+
+    old, new = rotated_keys
+    reference = submit(siti).json()["reference"]
+    application = PassportApplication.objects.get(reference=reference)
+    Interview.objects.create(application=application, note="ibu kandung: Aminah", by=bambang)
+    Recipient.objects.create(channel="sms", address="+6281234567890", stop_token="t0k3n",
+                             address_index="a" * 64, stop_index="s" * 64)
+    tables = {model._meta.label: fields for model, fields in encrypted_tables()}
+    assert {"counter.Interview", "notify.Recipient", "immigration.PassportApplication"} <= set(
+        tables)
+
+    settings.PII_KEYS = f"{new},{old}"
+    personal_data.keyring.cache_clear()
+    call_command("rotate_pii_keys", stdout=StringIO())
+    settings.PII_KEYS = new  # the old key is gone: everything must still read
+    personal_data.keyring.cache_clear()
+    for label, fields in tables.items():
+        meta = apps.get_model(label)._meta
+        columns = ", ".join(meta.get_field(f).column for f in fields)
+        with connection.cursor() as cursor:  # the stored text, not what the model decrypts
+            cursor.execute(f"SELECT {columns} FROM {meta.db_table}")
+            for row in cursor.fetchall():
+                assert all(v == "" or v.startswith("v9:") for v in row), (label, fields)
+    assert Interview.objects.get().note == "ibu kandung: Aminah"
+    assert Recipient.objects.get().address == "+6281234567890"
 
 
 def test_ciphertext_moved_to_another_column_does_not_decrypt(submit, siti):
