@@ -199,12 +199,19 @@ def _exhausted(message: OutboxMessage) -> bool:
 
 def _schedule_retry(message: OutboxMessage, outcome: RetryLater, now: dt.datetime) -> None:
     q = settings.QUEUEING
-    delay = retry_delay(
-        message.attempts,
-        base=q["BACKOFF_BASE_SECONDS"],
-        cap=q["BACKOFF_CAP_SECONDS"],
-        retry_after=outcome.retry_after,
-    )
+    if outcome.ambiguous and not outcome.retry_after:
+        # Upstream may already hold it (a dropped response, a timeout after sending): the next
+        # attempt asks by key before sending anything, a cheap read that settles what the
+        # applicant sees. Asked at once, not after a backoff that only delays that view; an
+        # upstream that keeps failing opens the breaker, which then bounds the calls.
+        delay = 0.0
+    else:
+        delay = retry_delay(
+            message.attempts,
+            base=q["BACKOFF_BASE_SECONDS"],
+            cap=q["BACKOFF_CAP_SECONDS"],
+            retry_after=outcome.retry_after,
+        )
     OutboxMessage.objects.filter(id=message.id).update(
         status=MessageStatus.PENDING, lease_until=None,
         next_attempt_at=now + dt.timedelta(seconds=delay),

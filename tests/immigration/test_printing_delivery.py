@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from immigration.models import PassportApplication
+from immigration.print_jobs import PRINT_JOB_TOPIC
 from queueing import deliver
 from queueing.models import OutboxMessage
 from services.signing import sign_headers
@@ -112,6 +113,32 @@ def test_dropped_response_is_resolved_by_key_not_by_a_second_print(wired, submit
     stats = wired.control.stats()
     assert stats["printed_twice"] == []
     assert sorted(stats["print_counts"]) == sorted(f"{r}:v1" for r in references)
+
+
+def test_after_a_dropped_response_the_next_pass_resolves_it_without_waiting_for_backoff(
+    wired, submit, bambang_api, settings
+):
+    # Backoff far beyond the test: waiting it out would leave the applications queued.
+    settings.QUEUEING = {**settings.QUEUEING, "BACKOFF_BASE_SECONDS": 600.0,
+                         "BACKOFF_CAP_SECONDS": 600.0}
+    # Print jobs without photo and signature (central takes those), so the job itself is the
+    # first call central answers, and the one whose answer is dropped.
+    settings.APPROVAL_CHECKS = "none"
+    references = [submit(application_payload()).json()["reference"] for _ in range(2)]
+    for reference in references:
+        assert bambang_api.post(f"/api/v1/applications/{reference}/approve").status_code == 200
+    wired.control.configure(mode="drop")  # central commits the jobs, the answer never comes
+    deliver.deliver_batch(deliver.topics.get(PRINT_JOB_TOPIC))
+    assert set(wired.control.stats()["print_counts"]) == {f"{r}:v1" for r in references}
+    assert {_status(r) for r in references} == {"queued_for_printing"}
+    assert OutboxMessage.objects.filter(outcome_unknown=True).count() == 2
+    wired.control.configure(mode="up")
+    deliver.drain(budget_seconds=10)
+    assert {_status(r) for r in references} == {"sent_to_central"}
+    stats = wired.control.stats()
+    assert stats["printed_twice"] == []
+    # Resolved by asking central for each key, not by sending the jobs again.
+    assert stats["calls"]["by_path"].get("POST /v1/print-jobs/batch") == 1
 
 
 def test_central_down_opens_the_breaker_and_the_board_says_so(
