@@ -14,6 +14,7 @@ central must then be byte-identical to the office's, and none may have been sent
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import threading
 import time
@@ -28,7 +29,8 @@ from django.db import connections
 
 from immigration.dossier.models import DossierFile, Kind
 from immigration.dossier.storage import open_chunks
-from immigration.models import PassportApplication
+from immigration.models import PassportApplication, StatusEvent
+from services.central_printing import CentralPrintingClient
 from tests.conftest import application_payload
 from tests.drill.cluster import Cluster, wait_for
 from tests.fixtures.dossier import dossier_store, small_png
@@ -56,6 +58,9 @@ class DrillResult:
     blob_bytes_discarded: int = 0
     blob_chunk_bytes: int = 0
     link_cuts: int = 0
+    # Seconds from central holding each job to the office showing it sent_to_central (what the
+    # applicant sees), one per accepted application.
+    view_lags: list[float] = field(default_factory=list)
 
     @property
     def accepted_pct(self) -> float:
@@ -73,6 +78,13 @@ class DrillResult:
             f"in {self.outage_seconds:.1f} s of outage",
             f"accept latency during outage: p50 {lat[len(lat) // 2]:.0f} ms, p99 {p99:.0f} ms",
             f"drain time after recovery: {self.drain_seconds:.1f} s",
+            *([] if not self.view_lags else [
+                f"applicant's view behind central: max {max(self.view_lags):.1f} s, "
+                f"p99 {_p99(self.view_lags):.1f} s, median "
+                f"{sorted(self.view_lags)[len(self.view_lags) // 2]:.1f} s "
+                f"(central holding the job -> office showing sent_to_central, "
+                f"{len(self.view_lags)} jobs)",
+            ]),
             f"faults injected: {', '.join(self.faults)}",
             *([] if not self.blobs_checked else [
                 f"blobs at central byte-identical: "
@@ -82,6 +94,30 @@ class DrillResult:
                 f"{self.link_cuts} link cuts (chunk {self.blob_chunk_bytes} B)",
             ]),
         ])
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def _view_lags(cluster: Cluster) -> list[float]:
+    """Per job: central's own acceptance time (its inventory) to the office's sent_to_central
+    event. Both clocks are this machine's."""
+    held: dict[str, dt.datetime] = {}
+    with CentralPrintingClient(cluster.central.base_url, cluster.central_secret) as client:
+        cursor: str | None = None
+        while True:
+            page = client.inventory("NNK", cursor=cursor, limit=500)
+            for job in page.jobs:
+                held[job["key"]] = dt.datetime.fromisoformat(job["created_at"])
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    events = StatusEvent.objects.filter(to_status="sent_to_central").values_list(
+        "application__reference", "application__data_version", "at")
+    return [(at - held[f"{reference}:v{version}"]).total_seconds()
+            for reference, version, at in events if f"{reference}:v{version}" in held]
 
 
 def _phone_submits(web: str, payload: dict[str, Any], rng: random.Random,
@@ -240,6 +276,8 @@ def run_drill(cluster: Cluster, *, applications: int, log: Log = print,
 
     wait_for(drained, timeout=240, what="backlog drain", interval=0.5)
     result.drain_seconds = time.monotonic() - drain_started
+    result.view_lags = _view_lags(cluster)
+    log(f"  applicant's view behind central: max {max(result.view_lags, default=0):.1f} s")
 
     if dossiers:
         # --- 2b. central restores without its blob store; reconciliation puts them back ---

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from immigration import printing
 from immigration.models import PassportApplication
 from immigration.print_jobs import PRINT_JOB_TOPIC
 from queueing import deliver
@@ -139,6 +140,22 @@ def test_after_a_dropped_response_the_next_pass_resolves_it_without_waiting_for_
     assert stats["printed_twice"] == []
     # Resolved by asking central for each key, not by sending the jobs again.
     assert stats["calls"]["by_path"].get("POST /v1/print-jobs/batch") == 1
+
+
+def test_a_claim_larger_than_a_central_batch_goes_out_as_several_calls_at_once(
+    wired, submit, bambang_api, settings, monkeypatch
+):
+    settings.APPROVAL_CHECKS = "none"  # jobs without blobs: only batch calls reach central
+    monkeypatch.setattr(printing, "MAX_BATCH", 2)  # central's limit, made small
+    references = [submit(application_payload()).json()["reference"] for _ in range(5)]
+    for reference in references:
+        assert bambang_api.post(f"/api/v1/applications/{reference}/approve").status_code == 200
+    report = deliver.deliver_batch(deliver.topics.get(PRINT_JOB_TOPIC))
+    assert report.delivered == 5
+    assert {_status(r) for r in references} == {"sent_to_central"}
+    stats = wired.control.stats()
+    assert stats["calls"]["by_path"]["POST /v1/print-jobs/batch"] == 3
+    assert sorted(stats["print_counts"]) == sorted(f"{r}:v1" for r in references)
 
 
 def test_central_down_opens_the_breaker_and_the_board_says_so(
