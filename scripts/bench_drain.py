@@ -57,7 +57,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--hammer-threads", type=int, default=2, help="threads per hammer process")
     p.add_argument("--workers", type=int, default=2, help="Celery worker processes")
     p.add_argument("--concurrency", type=int, default=1, help="pool size of each worker")
-    p.add_argument("--batch-size", type=int, default=100, help="QUEUE_BATCH_SIZE (central max 100)")
+    p.add_argument("--batch-size", type=int, default=300,
+                   help="QUEUE_BATCH_SIZE: messages per claim; more than central's 100 go out as "
+                        "several batch calls at once")
     p.add_argument("--rate-start", type=float, default=200.0, help="QUEUE_RATE_START")
     p.add_argument("--rate-ceiling", type=float, default=5000.0, help="QUEUE_RATE_CEILING")
     p.add_argument("--ramp-seconds", type=float, default=1.0, help="QUEUE_RATE_RAMP_SECONDS")
