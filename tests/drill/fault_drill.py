@@ -30,6 +30,8 @@ from django.db import connections
 from immigration.dossier.models import DossierFile, Kind
 from immigration.dossier.storage import open_chunks
 from immigration.models import PassportApplication, StatusEvent
+from immigration.print_jobs import CENTRAL_PRINTING
+from queueing.models import UpstreamHealth
 from services.central_printing import CentralPrintingClient
 from tests.conftest import application_payload
 from tests.drill.cluster import Cluster, wait_for
@@ -61,6 +63,7 @@ class DrillResult:
     # Seconds from central holding each job to the office showing it sent_to_central (what the
     # applicant sees), one per accepted application.
     view_lags: list[float] = field(default_factory=list)
+    responses_dropped: int = 0  # answers central dropped after committing (any call)
 
     @property
     def accepted_pct(self) -> float:
@@ -83,7 +86,7 @@ class DrillResult:
                 f"p99 {_p99(self.view_lags):.1f} s, median "
                 f"{sorted(self.view_lags)[len(self.view_lags) // 2]:.1f} s "
                 f"(central holding the job -> office showing sent_to_central, "
-                f"{len(self.view_lags)} jobs)",
+                f"{len(self.view_lags)} jobs; {self.responses_dropped} responses dropped)",
             ]),
             f"faults injected: {', '.join(self.faults)}",
             *([] if not self.blobs_checked else [
@@ -118,6 +121,18 @@ def _view_lags(cluster: Cluster) -> list[float]:
         "application__reference", "application__data_version", "at")
     return [(at - held[f"{reference}:v{version}"]).total_seconds()
             for reference, version, at in events if f"{reference}:v{version}" in held]
+
+
+def _wait_for_flow(waiting: Callable[[], int], *, timeout: float) -> None:
+    """Until central's breaker is closed and deliveries are happening again (or `timeout`
+    passed: the drill goes on either way)."""
+    deadline = time.monotonic() + timeout
+    before = waiting()
+    while time.monotonic() < deadline:
+        closed = UpstreamHealth.objects.filter(upstream=CENTRAL_PRINTING, state="up").exists()
+        if closed and waiting() < before:
+            return
+        time.sleep(0.2)
 
 
 def _phone_submits(web: str, payload: dict[str, Any], rng: random.Random,
@@ -264,6 +279,13 @@ def run_drill(cluster: Cluster, *, applications: int, log: Log = print,
     time.sleep(1)
     fault("restart worker w2", lambda: cluster.start_worker("w2"))
     control.configure(rate_limit_per_second=None)
+    # Drops while the breaker is closed and jobs flow, so they land on print jobs (the earlier
+    # drop window mostly meets an open breaker after the timeouts): central holds those jobs
+    # and the office must find out by asking, which the view-lag figure below shows.
+    _wait_for_flow(waiting, timeout=30)
+    fault("central drops responses while jobs flow", lambda: control.configure(mode="drop"))
+    time.sleep(2)
+    control.configure(mode="up")
 
     last_report = [time.monotonic()]
 
@@ -277,6 +299,7 @@ def run_drill(cluster: Cluster, *, applications: int, log: Log = print,
     wait_for(drained, timeout=240, what="backlog drain", interval=0.5)
     result.drain_seconds = time.monotonic() - drain_started
     result.view_lags = _view_lags(cluster)
+    result.responses_dropped = control.stats()["calls"]["by_outcome"].get("dropped", 0)
     log(f"  applicant's view behind central: max {max(result.view_lags, default=0):.1f} s")
 
     if dossiers:
