@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -235,6 +235,19 @@ def _release_waiting(topic: Topic) -> None:
     OutboxMessage.objects.filter(
         topic=topic.name, status=MessageStatus.PENDING, next_attempt_at__gt=timezone.now()
     ).update(next_attempt_at=timezone.now())
+    _refresh_statistics()
+
+
+def _refresh_statistics() -> None:
+    """Once per recovery, not per claim: the backlog that built up while upstream was down may
+    be orders of magnitude bigger than what PostgreSQL's planner last saw, and without fresh
+    statistics it reads and sorts every pending row for each claim instead of walking the
+    claim's partial indexes (measured at 100,000 waiting: 200 ms against 0.6 ms per claim, and
+    half the drain rate). Autovacuum would get there too, but maybe minutes into the drain, or
+    never where it is switched off."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {OutboxMessage._meta.db_table}")
 
 
 def purge_delivered(*, older_than_days: int) -> int:
