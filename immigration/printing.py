@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
 
@@ -32,7 +33,12 @@ from queueing.topics import (
     UpstreamUnavailable,
 )
 from services.base import UpstreamError
-from services.central_printing import CentralPrintingClient, MissingBlobs, PrintJobReceipt
+from services.central_printing import (
+    MAX_BATCH,
+    CentralPrintingClient,
+    MissingBlobs,
+    PrintJobReceipt,
+)
 from services.signing import verify
 
 log = logging.getLogger(__name__)
@@ -155,15 +161,47 @@ def send_print_jobs(messages: Sequence[OutboxMessage]) -> list[Outcome]:
         if blob_failure is not None and not to_send:
             raise blob_failure
         if to_send:
-            results = client.submit_batch([job for _, job in to_send])
-            for (message, _), result in zip(to_send, results, strict=True):
-                outcomes[message.id] = _outcome(result)
+            outcomes.update(_submit(client, to_send))
     except UpstreamError as exc:
         # The call as a whole failed. Even a "permanent" whole-call failure (a 401 from a
         # misconfigured secret) must not dead-letter every job: treat it as an outage.
         raise UpstreamUnavailable(str(exc), retry_after=exc.retry_after,
                                   ambiguous=exc.ambiguous or exc.permanent) from exc
     return [outcomes[m.id] for m in messages]
+
+
+def _submit(
+    client: CentralPrintingClient, to_send: list[tuple[OutboxMessage, dict[str, Any]]]
+) -> dict[int, Outcome]:
+    """Submit the jobs in central's batches of at most MAX_BATCH, all at once: a claim larger
+    than one batch keeps several in flight, so central is not left idle while this worker
+    builds and settles. A batch call that failed as a whole makes its jobs retry (the others
+    count); raises UpstreamError only when every call failed."""
+    chunks = [to_send[i:i + MAX_BATCH] for i in range(0, len(to_send), MAX_BATCH)]
+
+    def call(chunk: list[tuple[OutboxMessage, dict[str, Any]]]) -> Any:
+        try:
+            return client.submit_batch([job for _, job in chunk])
+        except UpstreamError as exc:
+            return exc
+
+    if len(chunks) == 1:
+        answers = [call(chunks[0])]
+    else:
+        with ThreadPoolExecutor(len(chunks), thread_name_prefix="print-batch") as pool:
+            answers = list(pool.map(call, chunks))
+    failures = [a for a in answers if isinstance(a, UpstreamError)]
+    if len(failures) == len(answers):
+        raise failures[0]
+    outcomes: dict[int, Outcome] = {}
+    for chunk, answer in zip(chunks, answers, strict=True):
+        for index, (message, _) in enumerate(chunk):
+            if isinstance(answer, UpstreamError):
+                outcomes[message.id] = RetryLater(str(answer), answer.retry_after,
+                                                  answer.ambiguous or answer.permanent)
+            else:
+                outcomes[message.id] = _outcome(answer[index])
+    return outcomes
 
 
 def probe_central() -> bool:

@@ -6,22 +6,27 @@ Runs of the same kind of payload against one server, in one process tree:
   tangguh-up    POST /api/v1/applications      (idempotency, encryption, event, NIK rule)
   tangguh-down  the same while central is DOWN, workers running, an approved backlog waiting
 
-Prints req/s and p50/p90/p99 for each, the Tangguh/bare ratios, and down-vs-up. No asserts:
-it is a benchmark, not a test. See docs/benchmarks.md.
+Prints req/s and p50/p90/p99 for each, the Tangguh/bare ratios, and down-vs-up; the server
+CPU each accept costs (gunicorn and the PostgreSQL backends serving it, from /proc: steadier
+than req/s on a shared machine) and the database round trips of one accept. No asserts: it is a
+benchmark, not a test. See docs/benchmarks.md.
 
-    .venv/bin/python scripts/bench_accept.py                      # about 1.5 minutes
-    .venv/bin/python scripts/bench_accept.py --requests 10000 --rounds 3
+Both endpoints run with the same settings: no authentication header is sent and neither view
+has a throttle (DRF's default authentication classes run on both and find nothing).
+
+    .venv/bin/python scripts/bench_accept.py                      # about 2 minutes
+    .venv/bin/python scripts/bench_accept.py --requests 5000 --rounds 5
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -35,11 +40,12 @@ BARE_PATH = "/bench/bare-applications"
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--requests", type=int, default=2000, help="measured requests per run")
+    p.add_argument("--requests", type=int, default=1000, help="measured requests per run")
     p.add_argument("--concurrency", type=int, default=16, help="client threads (keep-alive)")
     p.add_argument("--warmup", type=int, default=200, help="unmeasured requests per endpoint")
-    p.add_argument("--rounds", type=int, default=1,
-                   help="bare/tangguh-up pairs, alternating which goes first")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="bare/tangguh-up pairs, alternating which goes first (the load on a "
+                        "shared machine drifts: several short pairs compare fairer than one)")
     p.add_argument("--web-workers", type=int, default=2, help="gunicorn workers (4 threads each)")
     p.add_argument("--conn-max-age", type=int, default=60,
                    help="DB_CONN_MAX_AGE for gunicorn (0 = a new PostgreSQL connection per "
@@ -52,8 +58,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    log(f"machine: {harness.machine()}; {harness.postgres_version()}; "
-        f"load average {os.getloadavg()[0]:.2f} (other work on the box skews every figure)")
+    log(f"machine: {harness.machine()}; {harness.postgres_version()}; {harness.load()} "
+        f"(other work on the box skews every figure)")
     url = harness.recreate_database(args.database)
     log(f"database {args.database} recreated; migrating ({SETTINGS})")
     harness.migrate(url, SETTINGS)
@@ -115,6 +121,22 @@ def main() -> None:
     log(f"starting redis, simulator, gunicorn ({args.web_workers} workers x 4 threads), "
         f"2 Celery workers and beat (logs in {workdir})")
     results = []
+    cpu: dict[str, list[float]] = {}  # run name -> [server CPU s, PostgreSQL CPU s, requests]
+    loads: dict[str, str] = {}
+
+    def measured(name: str, path: str, n: int) -> Any:
+        assert cluster.web is not None
+        web0, pg0 = harness.cpu_seconds(cluster.web.pid), harness.postgres_cpu(args.database)
+        result = run_load(name, cluster.web_url, batch(path, n), concurrency=args.concurrency)
+        web1, pg1 = harness.cpu_seconds(cluster.web.pid), harness.postgres_cpu(args.database)
+        pg = sum(t - pg0.get(pid, 0.0) for pid, t in pg1.items())
+        acc = cpu.setdefault(name, [0.0, 0.0, 0])
+        acc[0] += web1 - web0
+        acc[1] += pg
+        acc[2] += result.ok
+        loads[name] = harness.load()
+        return result
+
     try:
         cluster.start(workers=2)
         control = cluster.central.control
@@ -130,8 +152,7 @@ def main() -> None:
                 name = "bare" if path == BARE_PATH else "tangguh-up"
                 log(f"round {r + 1}: {name}, {args.requests} requests at concurrency "
                     f"{args.concurrency}")
-                results.append(run_load(name, cluster.web_url, batch(path, args.requests),
-                                        concurrency=args.concurrency))
+                results.append(measured(name, path, args.requests))
 
         log("central goes DOWN; staff approved a backlog the workers now try to deliver")
         control.configure(mode="down", retry_after=1)
@@ -145,20 +166,21 @@ def main() -> None:
         log("breaker is open; the workers only probe now")
         before = control.stats()["calls_while_down"]
         log(f"tangguh-down: {args.requests} requests at concurrency {args.concurrency}")
-        down = run_load("tangguh-down", cluster.web_url, batch(TANGGUH_PATH, args.requests),
-                        concurrency=args.concurrency)
+        down = measured("tangguh-down", TANGGUH_PATH, args.requests)
         calls_during = control.stats()["calls_while_down"] - before
         results.append(down)
         waiting = PassportApplication.objects.filter(status="queued_for_printing").count()
         stored = PassportApplication.objects.count()
         bare_rows = BareApplication.objects.count()
+        trips = round_trips()
     finally:
         log("stopping the cluster")
         cluster.stop()
 
     # --- figures ----------------------------------------------------------------------------
     print()
-    print(f"Machine: {harness.machine()}; {harness.postgres_version()}")
+    print(f"Machine: {harness.machine()}; {harness.postgres_version()}; at the end "
+          f"{harness.load()}")
     print(f"Server: gunicorn {args.web_workers} workers x 4 threads, DEBUG=0, "
           f"DB_CONN_MAX_AGE={args.conn_max_age}; client: {args.concurrency} keep-alive threads "
           f"on the same machine; {args.requests} requests per run, {args.warmup} warm-up")
@@ -181,10 +203,49 @@ def main() -> None:
           f"({u_rps:.0f} vs {b_rps:.0f} req/s), p50 x{u50 / b50:.2f}, p99 x{u99 / b99:.2f}")
     print(f"Central down vs up: throughput x{d_rps / u_rps:.2f} ({d_rps:.0f} vs {u_rps:.0f} "
           f"req/s), p50 {d50:.1f} vs {u50:.1f} ms, p99 {d99:.1f} vs {u99:.1f} ms")
+    print()
+    print("Server CPU per accepted request (gunicorn + the PostgreSQL backends serving it):")
+    per = {name: ((w + p) * 1000 / n, w * 1000 / n, p * 1000 / n) for name, (w, p, n) in
+           cpu.items() if n}
+    for name, (total, web, pg) in per.items():
+        print(f"  {name:<13} {total:5.2f} ms  (gunicorn {web:.2f} + PostgreSQL {pg:.2f}); "
+              f"{loads[name]} after the last run")
+    if "bare" in per and "tangguh-up" in per:
+        print(f"Tangguh accept vs bare DRF create, CPU per request: "
+              f"x{per['tangguh-up'][0] / per['bare'][0]:.2f}")
+    print(f"Database round trips per request (one request each, in process): "
+          f"tangguh {trips['tangguh']}, bare {trips['bare']}")
+    for sql in trips["statements"]:
+        print(f"    {sql}")
+    print()
     print(f"During the down run: {calls_during} calls reached central (breaker probes), "
           f"{waiting} approved applications waiting for central")
     print(f"Rows stored: {stored} applications (incl. {args.down_backlog} backlog), "
           f"{bare_rows} bare rows")
+
+
+def round_trips() -> dict[str, Any]:
+    """Statements one accept and one bare create send to the database, counted in this process
+    with Django's test client against the same database (BEGIN and COMMIT included)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.conftest import application_payload
+
+    client = Client(HTTP_HOST="localhost")  # one of ALLOWED_HOSTS
+    counts: dict[str, Any] = {}
+    for name, path in (("bare", BARE_PATH), ("tangguh", TANGGUH_PATH)):
+        body = json.dumps(application_payload())
+        headers = {"Idempotency-Key": str(uuid.uuid4())} if name == "tangguh" else {}
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(path, body, content_type="application/json",
+                                   headers=headers)
+        assert response.status_code == 201, response.content
+        counts[name] = len(queries.captured_queries)
+        if name == "tangguh":
+            counts["statements"] = [q["sql"][:90] for q in queries.captured_queries]
+    return counts
 
 
 if __name__ == "__main__":

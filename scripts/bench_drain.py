@@ -41,8 +41,17 @@ SETTINGS = "immigration.settings"
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--backlog", type=int, default=10_000, help="the big backlog")
-    p.add_argument("--small-backlog", type=int, default=2_000,
+    p.add_argument("--small-backlog", type=int, default=1_000,
                    help="the small backlog (memory comparison)")
+    p.add_argument("--full", action="store_true",
+                   help="the full sizes: a 100,000 backlog (memory flat from 1,000 to 100,000, "
+                        "the claim query at 100,000), 20,000 jobs for the simulator alone")
+    p.add_argument("--no-analyze", action="store_true",
+                   help="do not ANALYZE the outbox after building the backlog: only what the "
+                        "delivery loop itself does at recovery")
+    p.add_argument("--no-pin", action="store_true",
+                   help="do not give central a core of its own (taskset-style pinning: the "
+                        "simulator on the last core, every other process we start on the rest)")
     p.add_argument("--naive-backlog", type=int, default=3_000,
                    help="applications for the naive design (it is slow; a rate needs no 10k)")
     p.add_argument("--hammer-jobs", type=int, default=10_000,
@@ -51,7 +60,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--hammer-threads", type=int, default=2, help="threads per hammer process")
     p.add_argument("--workers", type=int, default=2, help="Celery worker processes")
     p.add_argument("--concurrency", type=int, default=1, help="pool size of each worker")
-    p.add_argument("--batch-size", type=int, default=100, help="QUEUE_BATCH_SIZE (central max 100)")
+    p.add_argument("--batch-size", type=int, default=300,
+                   help="QUEUE_BATCH_SIZE: messages per claim; more than central's 100 go out as "
+                        "several batch calls at once")
     p.add_argument("--rate-start", type=float, default=200.0, help="QUEUE_RATE_START")
     p.add_argument("--rate-ceiling", type=float, default=5000.0, help="QUEUE_RATE_CEILING")
     p.add_argument("--ramp-seconds", type=float, default=1.0, help="QUEUE_RATE_RAMP_SECONDS")
@@ -67,7 +78,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--skip-hammer", action="store_true")
     p.add_argument("--database", default="tangguh_bench_drain")
     p.add_argument("--naive-database", default="tangguh_bench_naive")
-    return p.parse_args()
+    args = p.parse_args()
+    if args.full:
+        args.backlog = max(args.backlog, 100_000)
+        args.hammer_jobs = max(args.hammer_jobs, 20_000)
+    return args
 
 
 def queue_env(args: argparse.Namespace) -> dict[str, str]:
@@ -95,6 +110,8 @@ class Drain:
     t_start: float = 0.0  # central up (Tangguh) or workers started (naive)
     timeline: list[tuple[float, int]] = field(default_factory=list)  # (seconds, still waiting)
     rss: Any = None
+    central_cpu: float = float("nan")  # central's CPU seconds from recovery to the last delivery
+    load: str = ""
 
     def _time_at(self, remaining: float) -> float:
         """First time the waiting count fell to `remaining` or below (linear in between)."""
@@ -119,6 +136,11 @@ class Drain:
     def rate_overall(self) -> float:
         """From the moment of recovery (or worker start) to the last delivery."""
         return self.total / self.done
+
+    @property
+    def central_busy(self) -> float:
+        """Share of its own core central spent working between recovery and the last delivery."""
+        return self.central_cpu / self.done
 
     @property
     def rate_active(self) -> float:
@@ -189,7 +211,8 @@ def _hammer_proc(base_url: str, secret: str, jobs: int, threads: int, tag: str,
     results.put(created[0])
 
 
-def hammer(base_url: str, secret: str, *, jobs: int, procs: int, threads: int) -> tuple[float, int]:
+def hammer(base_url: str, secret: str, *, jobs: int, procs: int, threads: int,
+           central_pid: int) -> tuple[float, int, float]:
     ctx = mp.get_context("fork")
     barrier = ctx.Barrier(procs + 1)
     results = ctx.Queue()
@@ -200,19 +223,61 @@ def hammer(base_url: str, secret: str, *, jobs: int, procs: int, threads: int) -
     for c in children:
         c.start()
     barrier.wait()  # every process has its bodies ready: start the clock
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), harness.cpu_seconds(central_pid)
     created = sum(results.get() for _ in children)
     wall = time.monotonic() - started
+    cpu = harness.cpu_seconds(central_pid) - cpu_before
     for c in children:
         c.join()
-    return wall, created
+    return wall, created, cpu
+
+
+# --- the claim query -----------------------------------------------------------------------------
+def explain_claim(pending: int) -> dict[str, Any]:
+    """EXPLAIN ANALYZE of the very queries a claim runs (queueing.claim.claim_queries), inside
+    a transaction as the claim does (FOR UPDATE SKIP LOCKED), then rolled back."""
+    import re
+
+    from django.conf import settings
+    from django.db import transaction
+    from django.utils import timezone
+
+    from immigration.print_jobs import PRINT_JOB_TOPIC
+    from queueing.claim import claim_queries
+
+    limit = settings.CENTRAL_PRINTING_BATCH_SIZE or settings.QUEUEING["BATCH_SIZE"]
+    reserve = max(1, int(limit * settings.QUEUEING["LOW_PRIORITY_SHARE"]))
+    queries = claim_queries(topic=PRINT_JOB_TOPIC, limit=limit, reserve=reserve,
+                            now=timezone.now())
+    out: dict[str, Any] = {"pending": pending, "limit": limit, "ms": {}, "plans": {}}
+    with transaction.atomic():
+        for name, qs in zip(("expired leases", "oldest share", "by priority"), queries,
+                            strict=True):
+            plan = qs.explain(analyze=True)
+            found = re.search(r"Execution Time: ([0-9.]+) ms", plan)
+            out["ms"][name] = float(found.group(1)) if found else float("nan")
+            # The node that reads the rows: an index scan that stops early, or a sort.
+            nodes = [line.strip(" ->") for line in plan.splitlines()
+                     if "Scan" in line or "Sort" in line]
+            out["plans"][name] = "; ".join(n.split("  (")[0] for n in nodes)
+        transaction.set_rollback(True)
+    log(f"  claim query at {pending} pending: "
+        + ", ".join(f"{k} {v:.3f} ms" for k, v in out["ms"].items()))
+    return out
 
 
 # --- the run ------------------------------------------------------------------------------------
 def main() -> None:
     args = parse_args()
-    log(f"machine: {harness.machine()}; {harness.postgres_version()}; "
-        f"load average {os.getloadavg()[0]:.2f}")
+    log(f"machine: {harness.machine()}; {harness.postgres_version()}; {harness.load()}")
+    split = None if args.no_pin else harness.core_split()
+    if split:
+        central_cores, office_cores = split
+        # Inherited by every process started from here: redis, workers, beat, the hammer.
+        os.sched_setaffinity(0, office_cores)
+        log(f"central pinned to core {sorted(central_cores)}; this script, redis, the workers "
+            f"and beat to {sorted(office_cores)}; PostgreSQL (a shared system service) is not "
+            f"pinned")
     url = harness.recreate_database(args.database)
     naive_url = harness.recreate_database(args.naive_database)
     log(f"databases {args.database} and {args.naive_database} recreated; migrating")
@@ -259,6 +324,10 @@ def main() -> None:
             f"(logs in {workdir})")
         cluster.start_redis()
         cluster.central.start()
+        central_pid = cluster.central.pid
+        assert central_pid is not None
+        if split:
+            harness.pin_tree(central_pid, central_cores)
         control = cluster.central.control
         for i in range(args.workers):
             cluster.start_worker(f"w{i + 1}", concurrency=args.concurrency)
@@ -271,7 +340,8 @@ def main() -> None:
             return UpstreamHealth.objects.filter(upstream=CENTRAL_PRINTING,
                                                  state="down").exists()
 
-        def tangguh_drain(name: str, size: int, *, down_window: float = 0.0) -> Drain:
+        def tangguh_drain(name: str, size: int, *, down_window: float = 0.0,
+                          explain: bool = False) -> Drain:
             log(f"{name}: central goes DOWN; building a backlog of {size} approved applications")
             control.configure(mode="down", retry_after=1)
             down_before = control.stats()["calls_while_down"]
@@ -296,6 +366,19 @@ def main() -> None:
                 }
                 log(f"  {during} calls reached central in {down_window:.0f} s with "
                     f"{waiting()} jobs waiting")
+            if explain:
+                # As the backlog was just bulk-built, the planner has no statistics for it unless
+                # autovacuum analysed the table meanwhile (the shared test server runs with
+                # autovacuum off): the claim is measured as it is, then after ANALYZE, which is
+                # what a production server's autovacuum does during a long outage.
+                figures["explain_before_analyze"] = explain_claim(waiting())
+                with connections["default"].cursor() as cursor:
+                    cursor.execute("SHOW autovacuum")
+                    figures["autovacuum"] = cursor.fetchone()[0]
+                    if not args.no_analyze:
+                        cursor.execute(f"ANALYZE {OutboxMessage._meta.db_table}")
+                if not args.no_analyze:
+                    figures["explain"] = explain_claim(waiting())
             roots = {name_: proc.pid for name_, proc in cluster.workers.items()}
             drain = Drain(name=name, total=waiting())
             drain.rss = harness.RssSampler(roots)
@@ -303,10 +386,13 @@ def main() -> None:
             log(f"  central is back UP; draining {drain.total} (workers RSS {before_mb:.0f} MB)")
             built_since = timezone.now() - dt.timedelta(seconds=time.monotonic() - build_started)
             with drain.rss:
+                cpu_before = harness.cpu_seconds(central_pid)
                 control.configure(mode="up")
                 drain.t_start = time.monotonic()
                 recovered_at = timezone.now()
                 watch_drain(drain, waiting)
+                drain.central_cpu = harness.cpu_seconds(central_pid) - cpu_before
+            drain.load = harness.load()
             # When did each priority get through? Express (priority 1) should not come last.
             drain.by_priority = {}  # type: ignore[attr-defined]
             for priority in (1, 0):
@@ -324,7 +410,8 @@ def main() -> None:
             return drain
 
         small = tangguh_drain("tangguh-small", args.small_backlog)
-        big = tangguh_drain("tangguh-big", args.backlog, down_window=args.down_window)
+        big = tangguh_drain("tangguh-big", args.backlog, down_window=args.down_window,
+                            explain=True)
 
         expected = {a.print_job_key for a in PassportApplication.objects.only(
             "reference", "data_version")}
@@ -384,6 +471,7 @@ def main() -> None:
             naive.rss = harness.RssSampler({k: p.pid for k, p in cluster.workers.items()})
             with naive.rss:
                 watch_drain(naive, waiting)
+            naive.load = harness.load()
             log(f"  naive: {naive.total} in {naive.done:.1f} s from worker start "
                 f"(first delivery after {naive.first_delivery:.1f} s)")
             stats = control.stats()
@@ -403,12 +491,13 @@ def main() -> None:
             log(f"simulator max intake: {args.hammer_jobs} jobs in batches of 100 from "
                 f"{args.hammer_procs} processes x {args.hammer_threads} threads")
             connections.close_all()  # no database connections across fork
-            wall, created = hammer(cluster.central.base_url, cluster.central_secret,
-                                   jobs=args.hammer_jobs, procs=args.hammer_procs,
-                                   threads=args.hammer_threads)
+            wall, created, cpu = hammer(cluster.central.base_url, cluster.central_secret,
+                                        jobs=args.hammer_jobs, procs=args.hammer_procs,
+                                        threads=args.hammer_threads, central_pid=central_pid)
             stats = control.stats()
             hammer_rate = created / wall
-            figures["hammer"] = {"created": created, "wall": wall,
+            figures["hammer"] = {"created": created, "wall": wall, "busy": cpu / wall,
+                                 "load": harness.load(),
                                  "printed_twice": len(stats["printed_twice"]),
                                  "intake_per_second_max": stats["intake_per_second_max"]}
             log(f"  {created} jobs created in {wall:.1f} s: {hammer_rate:.0f} jobs/s")
@@ -418,9 +507,16 @@ def main() -> None:
 
     # --- figures --------------------------------------------------------------------------------
     print()
-    print(f"Machine: {harness.machine()}; {harness.postgres_version()}")
+    print(f"Machine: {harness.machine()}; {harness.postgres_version()}; at the end "
+          f"{harness.load()}")
     print(f"Workers: {args.workers} Celery worker processes x concurrency {args.concurrency}; "
           f"simulator step_seconds={args.step_seconds}; everything on this one machine")
+    if split:
+        print(f"Cores: central (the simulator) pinned to {sorted(central_cores)}; this script, "
+              f"redis, workers, beat and the hammer clients to {sorted(office_cores)}; "
+              f"PostgreSQL not pinned")
+    else:
+        print("Cores: nothing pinned (central shares the cores with the office)")
     print(f"Queue knobs: {used}" + (" (project defaults)" if args.production_knobs else ""))
     print()
     rows = []
@@ -431,10 +527,18 @@ def main() -> None:
         h = figures["hammer"]
         rows.append(["simulator-max", h["created"], "-", f"{h['wall']:.1f}",
                      f"{hammer_rate:.0f}", f"{hammer_rate:.0f}", "-"])
+    for row, d in zip(rows, [small, big, *([naive] if naive else [])], strict=False):
+        busy = d.central_busy if d is not naive else float("nan")
+        row += [f"{100 * busy:.0f}%" if busy == busy else "-", d.load]
+    if hammer_rate:
+        rows[-1] += [f"{100 * figures['hammer']['busy']:.0f}%", figures["hammer"]["load"]]
     print(harness.table(rows, ["run", "jobs", "first s", "done s", "jobs/s overall",
-                               "jobs/s active", "jobs/s 10-90%"]))
+                               "jobs/s active", "jobs/s 10-90%", "central CPU",
+                               "load at the end"]))
     print("  first s: from central up (naive: from worker start) to the first delivery;")
-    print("  overall: jobs / done s; active: from first to last delivery; 10-90%: sustained.")
+    print("  overall: jobs / done s; active: from first to last delivery; 10-90%: sustained;")
+    print("  central CPU: the simulator's CPU time over the drain (recovery to last delivery) "
+          "or the hammer run, as a share of one core.")
     print()
     if naive:
         print(f"Tangguh vs naive one-task-per-application: "
@@ -446,6 +550,8 @@ def main() -> None:
               f"({big.rate_active:.0f} vs {hammer_rate:.0f} jobs/s)")
         if naive:
             print(f"Naive vs simulator max intake: x{naive.rate_active / hammer_rate:.2f}")
+        print(f"Central busy during the big drain: {100 * big.central_busy:.0f}% of its core "
+              f"(alone, hammered: {100 * figures['hammer']['busy']:.0f}%)")
     print()
     print("Worker memory (VmRSS of each Celery worker and its pool children, MB):")
     for d in [small, big, *([naive] if naive else [])]:
@@ -467,6 +573,18 @@ def main() -> None:
               f"{dn['backlog']} jobs waiting ({dn['calls'] / dn['window']:.2f}/s); "
               f"{dn['calls_whole_outage']} calls over the whole {dn['outage_seconds']:.0f} s "
               f"outage incl. building the backlog; in the window: {dn['by_path']}")
+    for fig, when in (("explain_before_analyze", "before ANALYZE"), ("explain", "after ANALYZE")):
+        if fig not in figures:
+            continue
+        ex = figures[fig]
+        print()
+        print(f"Claim query with {ex['pending']} messages pending, {when} (server autovacuum "
+              f"{figures.get('autovacuum', '?')}; EXPLAIN ANALYZE of the three SELECTs of "
+              f"queueing.claim.claim_queries, limit {ex['limit']}): "
+              + ", ".join(f"{name} {ms:.3f} ms" for name, ms in ex["ms"].items())
+              + f"; total {sum(ex['ms'].values()):.3f} ms")
+        for name, plan in ex["plans"].items():
+            print(f"  {name}: {plan}")
     lt = figures["ledger_tangguh"]
     print()
     print(f"Central's ledger after the Tangguh drains: {lt['printed']} printed of "

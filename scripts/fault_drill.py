@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -56,6 +57,9 @@ def main() -> int:
     parser.add_argument("--no-dossiers", action="store_true",
                         help="print jobs without photo and signature (the wave-1 drill)")
     args = parser.parse_args()
+    # SIGTERM (a timeout, a stop from another shell) unwinds like Ctrl-C, so the cluster's
+    # processes are stopped rather than left running.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(f"stopped by signal {signum}"))
 
     workdir = Path(tempfile.mkdtemp(prefix="tangguh-drill-"))
     os.environ["TANGGUH_VAR_DIR"] = str(workdir)

@@ -161,6 +161,58 @@ def build_approved_backlog(count: int, *, office_code: str = "NNK", chunk: int =
     return ids
 
 
+# --- cores ---------------------------------------------------------------------------------------
+def pin_tree(pid: int, cpus: set[int]) -> None:
+    """Pin every thread of a process and its children to `cpus` (what `taskset -a -p` does);
+    threads and processes they start later inherit it."""
+    for proc in process_tree(pid):
+        try:
+            tids = [int(t.name) for t in Path(f"/proc/{proc}/task").iterdir()]
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                os.sched_setaffinity(tid, cpus)
+            except OSError:
+                pass  # the thread ended meanwhile
+
+
+def core_split() -> tuple[set[int], set[int]] | None:
+    """(central's core, everyone else's cores), or None on a one-core machine. Central gets the
+    last core to itself, as it would have a machine of its own."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return None
+    return {cores[-1]}, set(cores[:-1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children, all threads (from /proc)."""
+    total = 0
+    for proc in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{proc}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu(database: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to `database` (same machine)."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        pids = [r[0] for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", [database]).fetchall()]
+    return {pid: cpu_seconds(pid) for pid in pids}
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
 # --- memory ----------------------------------------------------------------------------------
 def _children(pid: int) -> list[int]:
     kids: list[int] = []

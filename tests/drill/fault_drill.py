@@ -14,6 +14,7 @@ central must then be byte-identical to the office's, and none may have been sent
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import threading
 import time
@@ -28,7 +29,10 @@ from django.db import connections
 
 from immigration.dossier.models import DossierFile, Kind
 from immigration.dossier.storage import open_chunks
-from immigration.models import PassportApplication
+from immigration.models import PassportApplication, StatusEvent
+from immigration.print_jobs import CENTRAL_PRINTING
+from queueing.models import UpstreamHealth
+from services.central_printing import CentralPrintingClient
 from tests.conftest import application_payload
 from tests.drill.cluster import Cluster, wait_for
 from tests.fixtures.dossier import dossier_store, small_png
@@ -56,6 +60,10 @@ class DrillResult:
     blob_bytes_discarded: int = 0
     blob_chunk_bytes: int = 0
     link_cuts: int = 0
+    # Seconds from central holding each job to the office showing it sent_to_central (what the
+    # applicant sees), one per accepted application.
+    view_lags: list[float] = field(default_factory=list)
+    responses_dropped: int = 0  # answers central dropped after committing (any call)
 
     @property
     def accepted_pct(self) -> float:
@@ -73,6 +81,13 @@ class DrillResult:
             f"in {self.outage_seconds:.1f} s of outage",
             f"accept latency during outage: p50 {lat[len(lat) // 2]:.0f} ms, p99 {p99:.0f} ms",
             f"drain time after recovery: {self.drain_seconds:.1f} s",
+            *([] if not self.view_lags else [
+                f"applicant's view behind central: max {max(self.view_lags):.1f} s, "
+                f"p99 {_p99(self.view_lags):.1f} s, median "
+                f"{sorted(self.view_lags)[len(self.view_lags) // 2]:.1f} s "
+                f"(central holding the job -> office showing sent_to_central, "
+                f"{len(self.view_lags)} jobs; {self.responses_dropped} responses dropped)",
+            ]),
             f"faults injected: {', '.join(self.faults)}",
             *([] if not self.blobs_checked else [
                 f"blobs at central byte-identical: "
@@ -82,6 +97,42 @@ class DrillResult:
                 f"{self.link_cuts} link cuts (chunk {self.blob_chunk_bytes} B)",
             ]),
         ])
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def _view_lags(cluster: Cluster) -> list[float]:
+    """Per job: central's own acceptance time (its inventory) to the office's sent_to_central
+    event. Both clocks are this machine's."""
+    held: dict[str, dt.datetime] = {}
+    with CentralPrintingClient(cluster.central.base_url, cluster.central_secret) as client:
+        cursor: str | None = None
+        while True:
+            page = client.inventory("NNK", cursor=cursor, limit=500)
+            for job in page.jobs:
+                held[job["key"]] = dt.datetime.fromisoformat(job["created_at"])
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    events = StatusEvent.objects.filter(to_status="sent_to_central").values_list(
+        "application__reference", "application__data_version", "at")
+    return [(at - held[f"{reference}:v{version}"]).total_seconds()
+            for reference, version, at in events if f"{reference}:v{version}" in held]
+
+
+def _wait_for_flow(waiting: Callable[[], int], *, timeout: float) -> None:
+    """Until central's breaker is closed and deliveries are happening again (or `timeout`
+    passed: the drill goes on either way)."""
+    deadline = time.monotonic() + timeout
+    before = waiting()
+    while time.monotonic() < deadline:
+        closed = UpstreamHealth.objects.filter(upstream=CENTRAL_PRINTING, state="up").exists()
+        if closed and waiting() < before:
+            return
+        time.sleep(0.2)
 
 
 def _phone_submits(web: str, payload: dict[str, Any], rng: random.Random,
@@ -228,6 +279,13 @@ def run_drill(cluster: Cluster, *, applications: int, log: Log = print,
     time.sleep(1)
     fault("restart worker w2", lambda: cluster.start_worker("w2"))
     control.configure(rate_limit_per_second=None)
+    # Drops while the breaker is closed and jobs flow, so they land on print jobs (the earlier
+    # drop window mostly meets an open breaker after the timeouts): central holds those jobs
+    # and the office must find out by asking, which the view-lag figure below shows.
+    _wait_for_flow(waiting, timeout=30)
+    fault("central drops responses while jobs flow", lambda: control.configure(mode="drop"))
+    time.sleep(2)
+    control.configure(mode="up")
 
     last_report = [time.monotonic()]
 
@@ -240,6 +298,9 @@ def run_drill(cluster: Cluster, *, applications: int, log: Log = print,
 
     wait_for(drained, timeout=240, what="backlog drain", interval=0.5)
     result.drain_seconds = time.monotonic() - drain_started
+    result.view_lags = _view_lags(cluster)
+    result.responses_dropped = control.stats()["calls"]["by_outcome"].get("dropped", 0)
+    log(f"  applicant's view behind central: max {max(result.view_lags, default=0):.1f} s")
 
     if dossiers:
         # --- 2b. central restores without its blob store; reconciliation puts them back ---

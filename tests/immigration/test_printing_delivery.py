@@ -12,7 +12,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from immigration import printing
 from immigration.models import PassportApplication
+from immigration.print_jobs import PRINT_JOB_TOPIC
 from queueing import deliver
 from queueing.models import OutboxMessage
 from services.signing import sign_headers
@@ -111,6 +113,48 @@ def test_dropped_response_is_resolved_by_key_not_by_a_second_print(wired, submit
                {_status(r) for r in references} == {"sent_to_central"}, timeout=15)
     stats = wired.control.stats()
     assert stats["printed_twice"] == []
+    assert sorted(stats["print_counts"]) == sorted(f"{r}:v1" for r in references)
+
+
+def test_after_a_dropped_response_the_next_pass_resolves_it_without_waiting_for_backoff(
+    wired, submit, bambang_api, settings
+):
+    # Backoff far beyond the test: waiting it out would leave the applications queued.
+    settings.QUEUEING = {**settings.QUEUEING, "BACKOFF_BASE_SECONDS": 600.0,
+                         "BACKOFF_CAP_SECONDS": 600.0}
+    # Print jobs without photo and signature (central takes those), so the job itself is the
+    # first call central answers, and the one whose answer is dropped.
+    settings.APPROVAL_CHECKS = "none"
+    references = [submit(application_payload()).json()["reference"] for _ in range(2)]
+    for reference in references:
+        assert bambang_api.post(f"/api/v1/applications/{reference}/approve").status_code == 200
+    wired.control.configure(mode="drop")  # central commits the jobs, the answer never comes
+    deliver.deliver_batch(deliver.topics.get(PRINT_JOB_TOPIC))
+    assert set(wired.control.stats()["print_counts"]) == {f"{r}:v1" for r in references}
+    assert {_status(r) for r in references} == {"queued_for_printing"}
+    assert OutboxMessage.objects.filter(outcome_unknown=True).count() == 2
+    wired.control.configure(mode="up")
+    deliver.drain(budget_seconds=10)
+    assert {_status(r) for r in references} == {"sent_to_central"}
+    stats = wired.control.stats()
+    assert stats["printed_twice"] == []
+    # Resolved by asking central for each key, not by sending the jobs again.
+    assert stats["calls"]["by_path"].get("POST /v1/print-jobs/batch") == 1
+
+
+def test_a_claim_larger_than_a_central_batch_goes_out_as_several_calls_at_once(
+    wired, submit, bambang_api, settings, monkeypatch
+):
+    settings.APPROVAL_CHECKS = "none"  # jobs without blobs: only batch calls reach central
+    monkeypatch.setattr(printing, "MAX_BATCH", 2)  # central's limit, made small
+    references = [submit(application_payload()).json()["reference"] for _ in range(5)]
+    for reference in references:
+        assert bambang_api.post(f"/api/v1/applications/{reference}/approve").status_code == 200
+    report = deliver.deliver_batch(deliver.topics.get(PRINT_JOB_TOPIC))
+    assert report.delivered == 5
+    assert {_status(r) for r in references} == {"sent_to_central"}
+    stats = wired.control.stats()
+    assert stats["calls"]["by_path"]["POST /v1/print-jobs/batch"] == 3
     assert sorted(stats["print_counts"]) == sorted(f"{r}:v1" for r in references)
 
 

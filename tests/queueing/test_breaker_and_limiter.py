@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -111,3 +111,31 @@ def test_retry_delay_is_jittered_capped_and_honours_retry_after(attempts, retry_
     assert delay <= max(60.0, retry_after or 0)
     if retry_after is not None:
         assert delay >= retry_after
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="planner statistics: PostgreSQL")
+def test_recovery_refreshes_the_outbox_statistics_before_the_drain(upstream, queue_settings):
+    queue_settings(BREAKER_FAILURE_THRESHOLD=1)
+    with transaction.atomic():
+        for i in range(20):
+            enqueue(topic="test.topic", key=f"k{i}", payload={})
+    upstream.raise_ = UpstreamUnavailable("503")
+    deliver.deliver_batch(deliver.topics.get("test.topic"))  # the breaker opens
+    with connection.cursor() as cursor:  # forget what the planner knows of the backlog
+        cursor.execute("SELECT pg_stat_reset_single_table_counters(%s::regclass)",
+                       [OutboxMessage._meta.db_table])
+    upstream.raise_ = None
+
+    def recovered() -> bool:  # the delivery loop probes after the cooldown, and it passes
+        deliver.deliver_batch(deliver.topics.get("test.topic"))
+        return upstream.probes > 0
+
+    _wait_for(recovered)
+
+    def analysed() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_get_analyze_count(%s::regclass)",
+                           [OutboxMessage._meta.db_table])
+            return bool(cursor.fetchone()[0])
+
+    _wait_for(analysed)  # the statistics collector reports asynchronously

@@ -91,6 +91,35 @@ def test_ambiguous_failures_are_remembered_for_the_next_attempt(upstream, queue_
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_ambiguous_outcome_is_asked_again_on_the_next_pass_not_after_its_backoff(
+    upstream, queue_settings
+):
+    # A backoff far longer than the test: only an at-once retry can deliver it below.
+    queue_settings(BACKOFF_BASE_SECONDS=600, BACKOFF_CAP_SECONDS=600)
+    _enqueue(1)
+    upstream.raise_ = UpstreamUnavailable("response dropped", ambiguous=True)
+    deliver.deliver_batch(deliver.topics.get("test.topic"))
+    message = OutboxMessage.objects.get()
+    assert message.status == MessageStatus.PENDING and message.outcome_unknown
+    upstream.raise_ = None
+    summary = deliver.drain(budget_seconds=5)
+    assert summary.report.delivered == 1
+    assert upstream.delivered == ["m0"]
+    assert OutboxMessage.objects.get().status == MessageStatus.DELIVERED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_plain_transient_failure_still_waits_its_backoff(upstream, queue_settings):
+    queue_settings(BACKOFF_BASE_SECONDS=600, BACKOFF_CAP_SECONDS=600)
+    _enqueue(1)
+    upstream.raise_ = UpstreamUnavailable("503")
+    deliver.deliver_batch(deliver.topics.get("test.topic"))
+    upstream.raise_ = None
+    assert deliver.drain(budget_seconds=1).report.delivered == 0
+    assert OutboxMessage.objects.get().next_attempt_at > timezone.now()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_expired_lease_is_claimed_again_and_the_old_holder_cannot_settle(upstream,
                                                                            queue_settings):
     _enqueue(1)
