@@ -10,14 +10,13 @@ Signed per Standard Webhooks like every call to central; errors are `UpstreamErr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from services.base import UpstreamClient, UpstreamError
-from services.central_printing import encode_body
-from services.signing import check_secret, sign_headers
+from services.base import UpstreamError
+from services.signed_upstream import SignedJsonClient
 
 __all__ = ["BillingClient", "PaymentReceipt"]
 
@@ -30,40 +29,8 @@ class PaymentReceipt:
     created: bool
 
 
-class BillingClient(UpstreamClient):
-    def __init__(self, base_url: str, secret: str | Sequence[str], *, timeout: float = 10.0,
-                 connect_timeout: float = 3.0) -> None:
-        for s in [secret] if isinstance(secret, str) else secret:
-            check_secret(s)
-        self._secret = secret
-        super().__init__(base_url, connect_timeout=connect_timeout, read_timeout=timeout)
-
-    def _call(self, method: str, path: str, *, payload: Any = None,
-              extra_headers: Mapping[str, str] | None = None,
-              accept: frozenset[int] = frozenset()) -> tuple[int, Any]:
-        body = b"" if payload is None else encode_body(payload)
-        headers = {**sign_headers(self._secret, body), **(extra_headers or {})}
-        if payload is not None:
-            headers["content-type"] = "application/json"
-        response = self.request(method, path, content=body, headers=headers, accept=accept)
-        if response.status_code in accept and not response.is_success:
-            return response.status_code, None
-        try:
-            return response.status_code, response.json()
-        except ValueError:
-            # A 2xx we cannot read may still mean billing recorded the payment.
-            raise UpstreamError(f"{method} {path}: unreadable response", permanent=False,
-                                ambiguous=True, status=response.status_code) from None
-
-    def health(self) -> bool:
-        """True when billing answers; a permanent failure (wrong secret) is raised."""
-        try:
-            self._call("GET", "/v1/health")
-        except UpstreamError as exc:
-            if exc.permanent:
-                raise
-            return False
-        return True
+class BillingClient(SignedJsonClient):
+    """Signed JSON calls and health come from SignedJsonClient."""
 
     def pay(self, payment: Mapping[str, Any]) -> PaymentReceipt:
         """Record one payment; safe to repeat (billing dedupes on `payment["key"]`)."""

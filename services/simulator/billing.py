@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import re
 import sqlite3
 import threading
@@ -28,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from services.signing import SignatureError, verify
 from services.simulator.config import SimulatorConfig, TokenBucket
+from services.simulator.desk_faults import serve_with_faults
 
 if TYPE_CHECKING:
     from services.simulator.server import Handler
@@ -172,29 +171,7 @@ class BillingDesk:
 
 def serve(handler: Handler, method: str, path: str, body: bytes) -> None:
     """Answer one `/billing/...` request with billing's own fault knobs."""
-    from services.simulator.server import Reply, _retry_after
-
-    desk = handler.sim.billing
-    config = desk.config()
-    desk._count(down=config.mode == "down")
-    if config.delay_seconds:
-        time.sleep(config.delay_seconds)
-    unavailable = {"Retry-After": _retry_after(config.retry_after)}
-    if config.mode == "down" or (config.fail_rate and random.random() < config.fail_rate):  # noqa: S311
-        raise Reply(503, {"error": "unavailable"}, unavailable)
-    if config.mode == "timeout":
-        time.sleep(config.hang_seconds)
-        handler._vanish("timeout")
-        return
-    try:
-        verify(desk.secrets, body, handler.headers)
-    except SignatureError as exc:
-        raise Reply(401, {"error": "unauthorized", "detail": str(exc)}) from None
-    status, reply = _dispatch(handler, desk, method, path, body)
-    if config.mode == "drop":
-        handler._vanish("dropped")  # recorded above; only the answer is lost
-        return
-    handler._send(status, reply)
+    serve_with_faults(handler, handler.sim.billing, method, path, body, _dispatch)
 
 
 def _dispatch(handler: Handler, desk: BillingDesk, method: str, path: str,

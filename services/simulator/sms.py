@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import re
 import sqlite3
 import threading
@@ -33,8 +32,9 @@ from urllib.parse import unquote
 import httpx
 
 from services.central_printing import encode_body
-from services.signing import SignatureError, sign_headers, verify
+from services.signing import sign_headers
 from services.simulator.config import SimulatorConfig, TokenBucket
+from services.simulator.desk_faults import serve_with_faults
 
 if TYPE_CHECKING:
     from services.simulator.server import Handler
@@ -188,29 +188,7 @@ class SmsDesk:
 
 def serve(handler: Handler, method: str, path: str, body: bytes) -> None:
     """Answer one `/sms/...` request with the gateway's own fault knobs."""
-    from services.simulator.server import Reply, _retry_after
-
-    desk = handler.sim.sms
-    config = desk.config()
-    desk._count(down=config.mode == "down")
-    if config.delay_seconds:
-        time.sleep(config.delay_seconds)
-    unavailable = {"Retry-After": _retry_after(config.retry_after)}
-    if config.mode == "down" or (config.fail_rate and random.random() < config.fail_rate):  # noqa: S311
-        raise Reply(503, {"error": "unavailable"}, unavailable)
-    if config.mode == "timeout":
-        time.sleep(config.hang_seconds)
-        handler._vanish("timeout")
-        return
-    try:
-        verify(desk.secrets, body, handler.headers)
-    except SignatureError as exc:
-        raise Reply(401, {"error": "unauthorized", "detail": str(exc)}) from None
-    status, reply = _dispatch(handler, desk, method, path, body)
-    if config.mode == "drop":
-        handler._vanish("dropped")  # sent above; only the answer is lost
-        return
-    handler._send(status, reply)
+    serve_with_faults(handler, handler.sim.sms, method, path, body, _dispatch)
 
 
 def _dispatch(handler: Handler, desk: SmsDesk, method: str, path: str,
