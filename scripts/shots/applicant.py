@@ -20,7 +20,7 @@ def shoot(ctx: ShotContext) -> None:
     page.goto("/")
     # Installed and in control, so the offline steps below are served from the app shell.
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.wait_for_selector("#office option", state="attached")
     page.screenshot(path=ctx.path("apply.png"), full_page=True)
 

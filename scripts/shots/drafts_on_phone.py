@@ -19,8 +19,11 @@ def shoot(ctx: ShotContext) -> None:
     page = phone.new_page()
     page.goto("/")
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.wait_for_selector("#office option", state="attached")
+    # The consent text's script, kept by the worker for the offline visit below.
+    page.wait_for_function(
+        "async () => !!(await caches.match('/static/frontend/js/consent.js'))")
 
     # Dewi already has an application in progress: her second one is refused (409).
     dewi = ctx.applicant(sex="F", full_name="Dewi Lestari")

@@ -10,6 +10,7 @@ import sys
 import threading
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -247,8 +248,9 @@ def test_command_exits_non_zero_on_a_broken_chain(nunukan: Office, bambang: User
     event = StatusEvent.objects.get()
     sql("UPDATE immigration_statusevent SET to_status = 'collected' WHERE id = %s", event.pk)
     db = settings.DATABASES["default"]
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
     url = (f"sqlite:///{db['NAME']}" if connection.vendor == "sqlite" else
-           f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}")
+           f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}")
 
     done = subprocess.run(
         [sys.executable, "manage.py", "audit", "verify"], capture_output=True, text=True,

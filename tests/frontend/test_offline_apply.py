@@ -126,3 +126,15 @@ def test_reload_offline_shows_last_known_status_and_timeline(page: Page,
     page.click("#lang-toggle")
     expect(page.locator("#receipt")).to_contain_text(
         "Received by the office, awaiting verification")
+
+
+def test_one_visit_with_signal_is_enough_to_apply_offline(page: Page,
+                                                           phone: BrowserContext) -> None:
+    # The fixture opened the app once online; the worker took control during that visit, after
+    # the page had loaded its on-demand consent text. The page asks again through the worker.
+    page.wait_for_function(
+        "async () => !!(await caches.match('/static/frontend/js/consent.js'))")
+    phone.set_offline(True)
+    page.reload()
+    expect(page.locator("#consent_version")).to_be_enabled()
+    expect(page.locator("#consent-text")).not_to_be_empty()

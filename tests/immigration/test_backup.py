@@ -19,6 +19,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
+from immigration.dossier import requirements
 from immigration.dossier.models import DossierFile
 from immigration.dossier.storage import open_chunks
 from immigration.models import PassportApplication, StatusEvent
@@ -87,8 +88,10 @@ def test_restored_office_loses_nothing_and_prints_nothing_twice(
     before = _statuses(a.reference for a in [*delivered, *queued, waiting])
     assert set(before.values()) == {"sent_to_central", "queued_for_printing", "received"}
     files = _files()
-    # Per approved one: 3 documents, photo and signature, and the two they superseded.
-    assert len(files) == 5 * 7 + 1
+    # Per approved one: its documents (how many depends on the application type), photo and
+    # signature, and the two they superseded; and the waiting one's KTP.
+    assert len(files) == sum(len(requirements.document_groups(a.application_type)) + 4
+                             for a in [*delivered, *queued]) + 1
 
     backup = tmp_path / "office.tgbackup"
     out = StringIO()

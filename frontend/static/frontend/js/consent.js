@@ -52,3 +52,10 @@ async function refresh() {
 show();
 refresh();
 document.addEventListener("langchange", show);
+
+// The worker keeps this on-demand file only when it passes through the worker, and on the very
+// first visit the page is not controlled yet: fetch it again once it is, or the form could not
+// be sent offline (nothing to tick) until a second visit with signal.
+const keep = () => fetch(import.meta.url).catch(() => {});
+if (navigator.serviceWorker?.controller) keep();
+else navigator.serviceWorker?.addEventListener("controllerchange", keep, { once: true });
