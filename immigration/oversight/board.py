@@ -49,7 +49,7 @@ WORDS: dict[str, dict[str, str]] = {
     "id": {
         "upstream.central_printing": "Pusat percetakan",
         "upstream.billing": "Pembayaran PNBP",
-        "upstream.sms": "SMS",
+        "upstream.sms_gateway": "Gerbang SMS",
         "upstream.web_push": "Notifikasi ponsel",
         "state.up": "Berjalan normal",
         "state.down": "Tidak dapat dihubungi",
@@ -79,7 +79,7 @@ WORDS: dict[str, dict[str, str]] = {
     "en": {
         "upstream.central_printing": "Central printing",
         "upstream.billing": "PNBP payments",
-        "upstream.sms": "SMS",
+        "upstream.sms_gateway": "SMS gateway",
         "upstream.web_push": "Phone notifications",
         "state.up": "Working normally",
         "state.down": "Cannot be reached",

@@ -259,3 +259,13 @@ def test_the_operations_endpoint_answers_in_the_requesters_language(bambang: Use
     assert answer.status_code == 200
     assert answer.json()["eta"]["words"] == "The queue is empty"
     assert api.get("/api/v1/offices/nnk/operations").json()["eta"]["words"] == "Antrean kosong"
+
+
+def test_every_upstream_has_a_name_in_both_languages() -> None:
+    from immigration.oversight.board import WORDS
+    from queueing import topics
+
+    upstreams = {topic.upstream for topic in topics.all_topics()}
+    assert {"central_printing", "billing", "sms_gateway", "web_push"} <= upstreams
+    for language in ("id", "en"):
+        assert {f"upstream.{u}" for u in upstreams} <= set(WORDS[language]), language
