@@ -23,26 +23,17 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
+from immigration.versioned_keys import parse_versioned_keys
+
 
 class Keyring:
     def __init__(self, spec: str) -> None:
-        self.keys: dict[int, AESGCM] = {}
-        self.current: int | None = None
-        for part in spec.split(","):
-            if not part.strip():
-                continue
-            try:
-                version_text, key_text = part.strip().split(":", 1)
-                version, key = int(version_text), base64.b64decode(key_text, validate=True)
-            except (ValueError, binascii.Error) as exc:
-                raise ImproperlyConfigured("PII_KEYS must be 'version:base64key,...'") from exc
-            if len(key) != 32:
-                raise ImproperlyConfigured("PII_KEYS keys must be 32 bytes (AES-256)")
-            self.keys[version] = AESGCM(key)
-            if self.current is None:
-                self.current = version
-        if self.current is None:
-            raise ImproperlyConfigured("PII_KEYS holds no key")
+        try:
+            keys, current = parse_versioned_keys(spec, name="PII_KEYS")
+        except ValueError as exc:
+            raise ImproperlyConfigured(str(exc)) from exc
+        self.keys: dict[int, AESGCM] = {v: AESGCM(k) for v, k in keys.items()}
+        self.current: int | None = current
 
     def seal(self, plaintext: str, *, context: bytes) -> str:
         assert self.current is not None

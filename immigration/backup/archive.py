@@ -35,6 +35,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from immigration.versioned_keys import parse_versioned_keys
+
 MAGIC = b"TANGGUH-BACKUP\n\x01"
 FORMAT = 1
 SEGMENT_BYTES = 1024 * 1024
@@ -56,22 +58,7 @@ class BackupKeys:
 
     @classmethod
     def parse(cls, spec: str) -> BackupKeys:
-        keys: dict[int, bytes] = {}
-        current: int | None = None
-        for part in spec.split(","):
-            if not part.strip():
-                continue
-            try:
-                version_text, key_text = part.strip().split(":", 1)
-                version, key = int(version_text), base64.b64decode(key_text, validate=True)
-            except (ValueError, binascii.Error) as exc:
-                raise ValueError("BACKUP_KEYS must be 'version:base64key,...'") from exc
-            if len(key) != 32:
-                raise ValueError("BACKUP_KEYS keys must be 32 bytes (AES-256)")
-            keys[version] = key
-            current = version if current is None else current
-        if current is None:
-            raise ValueError("BACKUP_KEYS holds no key")
+        keys, current = parse_versioned_keys(spec, name="BACKUP_KEYS")
         return cls(keys, current)
 
 
