@@ -11,8 +11,10 @@ CPU each accept costs (gunicorn and the PostgreSQL backends serving it, from /pr
 than req/s on a shared machine) and the database round trips of one accept. No asserts: it is a
 benchmark, not a test. See docs/benchmarks.md.
 
-Both endpoints run with the same settings: no authentication header is sent and neither view
-has a throttle (DRF's default authentication classes run on both and find nothing).
+Both endpoints run with the same settings: no authentication header is sent (DRF's default
+authentication classes run on both and find nothing). Tangguh's own per-client and per-NIK
+submission limits stay on, set out of reach (tests/drill/cluster.py UNLIMITED_RATES): each still
+costs its Redis count, as in production; the bare view has no such limit.
 
     .venv/bin/python scripts/bench_accept.py                      # about 2 minutes
     .venv/bin/python scripts/bench_accept.py --requests 5000 --rounds 5
