@@ -13,9 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
-from services.base import UpstreamError
 from services.signed_upstream import SignedJsonClient
 
 __all__ = ["BillingClient", "PaymentReceipt"]
@@ -35,16 +33,9 @@ class BillingClient(SignedJsonClient):
     def pay(self, payment: Mapping[str, Any]) -> PaymentReceipt:
         """Record one payment; safe to repeat (billing dedupes on `payment["key"]`)."""
         key = str(payment["key"])
-        status, data = self._call("POST", "/v1/payments", payload=dict(payment),
-                                  extra_headers={"idempotency-key": key})
-        payment_id = data.get("payment_id") if isinstance(data, Mapping) else None
-        if not isinstance(payment_id, str) or not payment_id:
-            raise UpstreamError("POST /v1/payments: unexpected response", permanent=False,
-                                ambiguous=True, status=status)
-        return PaymentReceipt(key=key, payment_id=payment_id, created=status == 201)
+        payment_id, created = self._create_once("/v1/payments", key, payment, "payment_id")
+        return PaymentReceipt(key=key, payment_id=payment_id, created=created)
 
     def get(self, key: str) -> dict[str, Any] | None:
         """Billing's record of one payment, or None when billing does not have it."""
-        _, data = self._call("GET", f"/v1/payments/{quote(key, safe='')}",
-                             accept=frozenset({404}))
-        return data if isinstance(data, dict) else None
+        return self._get_by_key("/v1/payments", key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from services.base import UpstreamClient, UpstreamError
 from services.central_printing import encode_body
@@ -51,3 +52,21 @@ class SignedJsonClient(UpstreamClient):
                 raise
             return False
         return True
+
+    def _create_once(self, path: str, key: str, payload: Mapping[str, Any],
+                     id_field: str) -> tuple[str, bool]:
+        """POST `payload` under Idempotency-Key `key`: (the upstream's id for it, whether this
+        call created it). An answer without the id is ambiguous: it may have been done."""
+        status, data = self._call("POST", path, payload=dict(payload),
+                                  extra_headers={"idempotency-key": key})
+        made = data.get(id_field) if isinstance(data, Mapping) else None
+        if not isinstance(made, str) or not made:
+            raise UpstreamError(f"POST {path}: unexpected response", permanent=False,
+                                ambiguous=True, status=status)
+        return made, status == 201
+
+    def _get_by_key(self, collection: str, key: str) -> dict[str, Any] | None:
+        """The upstream's record under `key` in `collection`, or None when it has none."""
+        _, data = self._call("GET", f"{collection}/{quote(key, safe='')}",
+                             accept=frozenset({404}))
+        return data if isinstance(data, dict) else None

@@ -13,12 +13,9 @@ an error message or a log line.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
-from services.base import UpstreamError
 from services.signed_upstream import SignedJsonClient
 
 __all__ = ["SmsGatewayClient", "SmsReceipt"]
@@ -37,17 +34,10 @@ class SmsGatewayClient(SignedJsonClient):
 
     def send(self, *, key: str, to: str, text: str) -> SmsReceipt:
         """Send one text; safe to repeat (the gateway dedupes on `key`)."""
-        status, data = self._call("POST", "/v1/messages",
-                                  payload={"key": key, "to": to, "text": text},
-                                  extra_headers={"idempotency-key": key})
-        message_id = data.get("message_id") if isinstance(data, Mapping) else None
-        if not isinstance(message_id, str) or not message_id:
-            raise UpstreamError("POST /v1/messages: unexpected response", permanent=False,
-                                ambiguous=True, status=status)
-        return SmsReceipt(key=key, message_id=message_id, created=status == 201)
+        message_id, created = self._create_once(
+            "/v1/messages", key, {"key": key, "to": to, "text": text}, "message_id")
+        return SmsReceipt(key=key, message_id=message_id, created=created)
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The gateway's record of one message, or None when it does not have it."""
-        _, data = self._call("GET", f"/v1/messages/{quote(key, safe='')}",
-                             accept=frozenset({404}))
-        return data if isinstance(data, dict) else None
+        return self._get_by_key("/v1/messages", key)

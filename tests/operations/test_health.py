@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from queueing import redis_state
+from tests.operations.outage import database_unreachable
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,17 +57,8 @@ def test_readyz_is_unavailable_when_redis_is_gone_and_answers_quickly(api, setti
 
 
 def test_readyz_is_unavailable_when_the_database_is_gone(api):
-    saved = dict(connection.settings_dict)
-    connection.close()
-    connection.settings_dict["PORT"] = 1 if connection.vendor == "postgresql" else saved["PORT"]
-    if connection.vendor != "postgresql":
-        connection.settings_dict["NAME"] = "/nonexistent/dir/db.sqlite3"
-    try:
+    with database_unreachable():
         response = api.get("/readyz")
-    finally:
-        connection.close()
-        connection.settings_dict.clear()
-        connection.settings_dict.update(saved)
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "unavailable", "redis": "ok"}
     assert connection.cursor()  # and the connection recovers for the next request

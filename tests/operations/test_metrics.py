@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from queueing import breaker, deliver
 from tests.fixtures.approvable import make_approvable
+from tests.operations.outage import database_unreachable
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,19 +124,8 @@ def test_request_latency_is_labelled_by_view_name_never_by_path(api, submit, sit
 
 
 def test_a_scrape_during_a_database_outage_still_serves_counters(api):
-    from django.db import connection
-
-    saved = dict(connection.settings_dict)
-    connection.close()
-    connection.settings_dict["PORT"] = 1 if connection.vendor == "postgresql" else saved["PORT"]
-    if connection.vendor != "postgresql":
-        connection.settings_dict["NAME"] = "/nonexistent/dir/db.sqlite3"
-    try:
+    with database_unreachable():
         response = api.get("/metrics")
-    finally:
-        connection.close()
-        connection.settings_dict.clear()
-        connection.settings_dict.update(saved)
     assert response.status_code == 200
     text = response.content.decode()
     assert "tangguh_queue_collector_up 0.0" in text
