@@ -45,6 +45,8 @@ def test_applicant_opts_in_to_sms_on_her_receipt(page: Page) -> None:
 def test_service_worker_shows_the_push_the_office_sent(page: Page, phone: BrowserContext,
                                                        live_server) -> None:
     phone.grant_permissions(["notifications"], origin=live_server.url)
+    # A push delivered before the worker is active is dropped: wait until it is ready.
+    page.evaluate("async () => { await navigator.serviceWorker.ready; }")
     cdp = phone.new_cdp_session(page)
     registrations: list[dict] = []
     cdp.on("ServiceWorker.workerRegistrationUpdated",
@@ -59,12 +61,18 @@ def test_service_worker_shows_the_push_the_office_sent(page: Page, phone: Browse
     cdp.send("ServiceWorker.deliverPushMessage", {
         "origin": live_server.url, "registrationId": registration["registrationId"],
         "data": json.dumps(data)})
-    shown = page.wait_for_function("""async () => {
-        const r = await navigator.serviceWorker.ready;
-        const ns = await r.getNotifications();
-        return ns.length ? ns.map((n) => ({title: n.title, body: n.body, tag: n.tag,
-                                           actions: n.actions.map((a) => a.action)})) : null;
-    }""").json_value()
+    # Polled with evaluate, which awaits the promise (wait_for_function would take the
+    # pending promise itself as a truthy answer).
+    shown = None
+    deadline = time.monotonic() + 15
+    while not shown and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        shown = page.evaluate("""async () => {
+            const r = await navigator.serviceWorker.ready;
+            const ns = await r.getNotifications();
+            return ns.map((n) => ({title: n.title, body: n.body, tag: n.tag,
+                                   actions: n.actions.map((a) => a.action)}));
+        }""")
     assert shown == [{"title": "Status paspor", "body": data["body"], "tag": "event-1.r1",
                       "actions": ["stop"]}]
     assert "NNK-TEST-0001" in shown[0]["body"] and "siap diambil" in shown[0]["body"]
