@@ -14,6 +14,7 @@ def shoot(ctx: ShotContext) -> None:
     from rest_framework.test import APIClient
 
     from tests.conftest import application_payload
+    from tests.frontend.conftest import wait_until
 
     phone = ctx.new_context(service_workers="allow")
     page = phone.new_page()
@@ -22,8 +23,7 @@ def shoot(ctx: ShotContext) -> None:
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.wait_for_selector("#office option", state="attached")
     # The consent text's script, kept by the worker for the offline visit below.
-    page.wait_for_function(
-        "async () => !!(await caches.match('/static/frontend/js/consent.js'))")
+    wait_until(page, "async () => !!(await caches.match('/static/frontend/js/consent.js'))")
 
     # Dewi already has an application in progress: her second one is refused (409).
     dewi = ctx.applicant(sex="F", full_name="Dewi Lestari")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import importlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -196,3 +197,17 @@ def staff_login(page: Page, user: Any) -> None:
     with page.expect_navigation():
         page.click("#otp-form button[type=submit]")
     assert "/staff/otp" not in page.url, "the one-time code was refused"
+
+
+def wait_until(page: Page, script: str, timeout_s: float = 15) -> Any:
+    """Poll an async page function until it answers something truthy, and return the answer.
+
+    `page.wait_for_function` takes an async function's pending promise as a truthy answer at
+    once; `page.evaluate` awaits it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        answer = page.evaluate(script)
+        if answer or time.monotonic() > deadline:
+            assert answer, f"still falsy after {timeout_s} s: {script}"
+            return answer
+        page.wait_for_timeout(100)

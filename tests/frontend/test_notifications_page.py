@@ -15,7 +15,7 @@ from immigration.models import PassportApplication
 from immigration.notify import texts
 from immigration.notify.models import Follow
 from tests.conftest import applicant
-from tests.frontend.conftest import fill_application
+from tests.frontend.conftest import fill_application, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -61,18 +61,12 @@ def test_service_worker_shows_the_push_the_office_sent(page: Page, phone: Browse
     cdp.send("ServiceWorker.deliverPushMessage", {
         "origin": live_server.url, "registrationId": registration["registrationId"],
         "data": json.dumps(data)})
-    # Polled with evaluate, which awaits the promise (wait_for_function would take the
-    # pending promise itself as a truthy answer).
-    shown = None
-    deadline = time.monotonic() + 15
-    while not shown and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
-        shown = page.evaluate("""async () => {
-            const r = await navigator.serviceWorker.ready;
-            const ns = await r.getNotifications();
-            return ns.map((n) => ({title: n.title, body: n.body, tag: n.tag,
-                                   actions: n.actions.map((a) => a.action)}));
-        }""")
+    shown = wait_until(page, """async () => {
+        const r = await navigator.serviceWorker.ready;
+        const ns = await r.getNotifications();
+        return ns.map((n) => ({title: n.title, body: n.body, tag: n.tag,
+                               actions: n.actions.map((a) => a.action)}));
+    }""")
     assert shown == [{"title": "Status paspor", "body": data["body"], "tag": "event-1.r1",
                       "actions": ["stop"]}]
     assert "NNK-TEST-0001" in shown[0]["body"] and "siap diambil" in shown[0]["body"]

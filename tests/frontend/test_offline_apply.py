@@ -12,7 +12,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from immigration.models import PassportApplication
 from tests.conftest import applicant
-from tests.frontend.conftest import fill_application, idb_dump
+from tests.frontend.conftest import fill_application, idb_dump, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -132,8 +132,7 @@ def test_one_visit_with_signal_is_enough_to_apply_offline(page: Page,
                                                            phone: BrowserContext) -> None:
     # The fixture opened the app once online; the worker took control during that visit, after
     # the page had loaded its on-demand consent text. The page asks again through the worker.
-    page.wait_for_function(
-        "async () => !!(await caches.match('/static/frontend/js/consent.js'))")
+    wait_until(page, "async () => !!(await caches.match('/static/frontend/js/consent.js'))")
     phone.set_offline(True)
     page.reload()
     expect(page.locator("#consent_version")).to_be_enabled()

@@ -10,7 +10,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from immigration.print_jobs import CENTRAL_PRINTING
 from queueing.models import UpstreamHealth
 from tests.conftest import applicant
-from tests.frontend.conftest import fill_application
+from tests.frontend.conftest import fill_application, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -96,8 +96,7 @@ def test_receipt_library_is_kept_on_demand_for_offline_receipts(page: Page,
     fill_application(page, applicant())
     expect(page.locator("#outcome #reference")).to_have_text(re.compile(r"^NNK-"))
     # Having an application, the phone fetched the QR library; offline, the receipt still has it.
-    page.wait_for_function(
-        """async () => !!(await caches.match("/static/frontend/vendor/qrcode.mjs"))""")
+    wait_until(page, """async () => !!(await caches.match("/static/frontend/vendor/qrcode.mjs"))""")
     phone.set_offline(True)
     page.click("#outcome a")
     expect(page.locator("#receipt .qr svg")).to_be_visible()
