@@ -302,7 +302,11 @@ class PassportApplication(models.Model):
 
     def record_received(self, *, actor: Actor, user: Any = None) -> None:
         """The first event of the timeline, written when the application is accepted."""
-        StatusEvent.objects.create(
+        self.received_event(actor=actor, user=user).save()
+
+    def received_event(self, *, actor: Actor, user: Any = None) -> StatusEvent:
+        """The first event of the timeline, unsaved (intake writes it with the application)."""
+        return StatusEvent(
             application=self, from_status="", to_status=Status.RECEIVED, actor=actor,
             user=user if user is not None and user.is_authenticated else None,
         )

@@ -37,8 +37,7 @@ from immigration.selectors import application_list, application_of_office, offic
 from immigration.signin import reference_lock
 from immigration.signin.throttles import (
     SharedRateThrottle,
-    SubmissionClientThrottle,
-    SubmissionNikThrottle,
+    SubmissionThrottle,
 )
 from queueing.dead_letters import dead_letter_retry
 from queueing.models import MessageStatus, OutboxMessage
@@ -133,7 +132,8 @@ def submit_response(
         language=_language(request),
         scope=f"walk_in.{code}" if walk_in else intake.SUBMIT_SCOPE,
         by=user,
-        on_accepted=on_accepted,
+        # Only when there is something to book: without it the rows go in one round trip.
+        on_accepted=on_accepted if appointment or (walk_in and data.get("check_in")) else None,
     )
     # The stored bytes are returned as they are, so a replay is byte-identical.
     response = HttpResponse(result.body, status=result.status_code,
@@ -155,7 +155,7 @@ class ApplicationsView(APIView):
     """POST: submit (anyone). GET: list the office's applications (staff)."""
 
     # Anonymous submissions per client and per NIK (retries of one submission count once).
-    throttle_classes = [SubmissionClientThrottle, SubmissionNikThrottle]
+    throttle_classes = [SubmissionThrottle]
 
     def get_permissions(self) -> list[Any]:
         return [IsCounterStaff()] if self.request.method == "GET" else []
