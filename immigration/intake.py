@@ -220,6 +220,9 @@ def _insert_together(*rows: Model) -> None:
         for row in rows:
             row.save(force_insert=True)
         return
+    # The connection itself, not django.db.connection: that proxy looks the connection up in a
+    # context-local on every attribute access, and compiling an insert makes thousands.
+    db = transaction.get_connection()
     statements: list[str] = []
     params: list[Any] = []
     for row in rows:
@@ -228,14 +231,14 @@ def _insert_together(*rows: Model) -> None:
                   if row.pk is not None or f is not meta.auto_field]
         query = InsertQuery(type(row))
         query.insert_values(fields, [row])
-        for sql, values in query.get_compiler(connection=connection).as_sql():
+        for sql, values in query.get_compiler(connection=db).as_sql():
             statements.append(sql)
             params.extend(values)
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(";\n".join(statements), params)
     for row in rows:
         row._state.adding = False
-        row._state.db = connection.alias
+        row._state.db = db.alias
 
 
 def _receipt(application: PassportApplication, access_code: str, language: str,
