@@ -13,7 +13,7 @@ import hmac
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -153,7 +153,7 @@ class ApplicationQuerySet(models.QuerySet["PassportApplication"]):
         """
         candidates = (
             self.select_for_update()
-            .filter(id__in=[app_id for app_id, _ in jobs], status=Status.QUEUED_FOR_PRINTING)
+            .filter(id__any=[app_id for app_id, _ in jobs], status=Status.QUEUED_FOR_PRINTING)
             .values_list("id", "data_version", "office_id", "reference")
         )
         heads = {app_id: (office, reference) for app_id, _v, office, reference in candidates}
@@ -162,26 +162,49 @@ class ApplicationQuerySet(models.QuerySet["PassportApplication"]):
         if not moving:
             return 0
         now = timezone.now()
-        self.filter(id__in=[app_id for app_id, _ in moving]).update(
+        self.filter(id__any=[app_id for app_id, _ in moving]).update(
             status=Status.SENT_TO_CENTRAL, updated_at=now
         )
-        events = StatusEvent.objects.bulk_create(
-            StatusEvent(application_id=app_id, from_status=Status.QUEUED_FOR_PRINTING,
-                        to_status=Status.SENT_TO_CENTRAL, actor=Actor.DELIVERY,
-                        note=f"central job {jobs[(app_id, version)]}", at=now)
-            for app_id, version in moving
-        )
+        notes = {app_id: f"central job {jobs[(app_id, version)]}" for app_id, version in moving}
+        event_ids = _insert_events(from_status=Status.QUEUED_FOR_PRINTING,
+                                   to_status=Status.SENT_TO_CENTRAL, actor=Actor.DELIVERY,
+                                   at=now, notes=notes)
         # The bulk path bypasses _transition, so it reports its changes itself (one call per
-        # batch). bulk_create returns primary keys on PostgreSQL and SQLite >= 3.35.
+        # batch).
         if status_hooks_registered():
             status_changed([
-                StatusChange(application_id=e.application_id, office_id=heads[e.application_id][0],
-                             reference=heads[e.application_id][1],
-                             from_status=e.from_status, to_status=e.to_status, event_id=e.pk,
-                             note=e.note)
-                for e in events
+                StatusChange(application_id=app_id, office_id=heads[app_id][0],
+                             reference=heads[app_id][1], from_status=Status.QUEUED_FOR_PRINTING,
+                             to_status=Status.SENT_TO_CENTRAL, event_id=event_id,
+                             note=notes[app_id])
+                for app_id, event_id in event_ids.items()
             ])
         return len(moving)
+
+
+def _insert_events(*, from_status: str, to_status: str, actor: str, at: dt.datetime,
+                   notes: dict[int, str]) -> dict[int, int]:
+    """One event per application (id -> note) of the same transition, for a whole batch;
+    returns application id -> event id. PostgreSQL: one INSERT ... SELECT FROM unnest() of two
+    arrays, written by hand because bulk_create() builds a model instance and binds every value
+    of every row (profiled: a third of a drain worker's CPU for batches of 300)."""
+    if connection.vendor != "postgresql":
+        events = StatusEvent.objects.bulk_create(  # primary keys back on SQLite >= 3.35
+            StatusEvent(application_id=app_id, from_status=from_status, to_status=to_status,
+                        actor=actor, note=note, at=at)
+            for app_id, note in notes.items()
+        )
+        return {e.application_id: e.pk for e in events}
+    table = StatusEvent._meta.db_table
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (application_id, from_status, to_status, actor, note, at, "  # noqa: S608
+            f"chain_hash) SELECT u.application_id, %s, %s, %s, u.note, %s, '' "
+            f"FROM unnest(%s::bigint[], %s::text[]) AS u(application_id, note) "
+            f"RETURNING application_id, id",
+            [from_status, to_status, actor, at, list(notes), list(notes.values())],
+        )
+        return dict(cursor.fetchall())
 
 
 def nik_blind_index(nik: str) -> str:

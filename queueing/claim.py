@@ -67,7 +67,7 @@ def claim(
         # The conditional UPDATE re-checks due-ness: on SQLite (no row locks; IMMEDIATE
         # transactions serialise writers instead) and for leases expiring in between, only rows
         # still due are taken, and the token marks exactly the rows this worker won.
-        OutboxMessage.objects.due(now).filter(id__in=ids).update(
+        OutboxMessage.objects.due(now).filter(id__any=ids).update(
             status=MessageStatus.IN_FLIGHT,
             lease_until=now + dt.timedelta(seconds=lease_seconds),
             lease_token=token,

@@ -161,7 +161,7 @@ def _settle(
             if isinstance(o, Deferred):
                 deferred.setdefault(max(o.until or now, now), []).append(m.id)
         for due, ids in deferred.items():
-            OutboxMessage.objects.filter(id__in=ids).update(
+            OutboxMessage.objects.filter(id__any=ids).update(
                 status=MessageStatus.PENDING, lease_until=None, next_attempt_at=due,
                 attempts=F("attempts") - 1,
             )
@@ -205,7 +205,7 @@ def _still_mine(
     another worker took a message, its delivery is the one that counts (upstream dedupes)."""
     mine = set(
         OutboxMessage.objects.select_for_update()
-        .filter(id__in=[m.id for m in messages], lease_token=token,
+        .filter(id__any=[m.id for m in messages], lease_token=token,
                 status=MessageStatus.IN_FLIGHT)
         .values_list("id", flat=True)
     )
@@ -217,7 +217,7 @@ def _mark_delivered(
     topic: Topic, delivered: list[tuple[OutboxMessage, dict[str, Any]]], now: dt.datetime
 ) -> None:
     # One UPDATE and one bulk domain hook per batch: settling row by row was most of the drain.
-    OutboxMessage.objects.filter(id__in=[m.id for m, _ in delivered]).update(
+    OutboxMessage.objects.filter(id__any=[m.id for m, _ in delivered]).update(
         status=MessageStatus.DELIVERED, delivered_at=now, lease_until=None,
         last_error="", outcome_unknown=False,
     )

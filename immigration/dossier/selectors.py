@@ -13,9 +13,23 @@ def _blob(file: DossierFile) -> dict[str, Any]:
     return {"sha256": file.sha256, "size": file.size, "media_type": file.media_type}
 
 
-def print_job_files(application: PassportApplication) -> dict[str, Any]:
-    """What the print job names: photo, signature and document hashes (deterministic order)."""
-    files = sorted(requirements.current_files(application), key=lambda f: (f.kind, f.pk))
+def current_files_of(application_ids: list[int]) -> dict[int, list[DossierFile]]:
+    """The current files of many applications in one query, by application id (a batch of
+    print jobs: cheaper than prefetch_related, which builds a queryset per application)."""
+    found: dict[int, list[DossierFile]] = {app_id: [] for app_id in application_ids}
+    for file in DossierFile.objects.filter(application_id__any=application_ids,
+                                           superseded_at__isnull=True):
+        found[file.application_id].append(file)
+    return found
+
+
+def print_job_files(application: PassportApplication,
+                    current: list[DossierFile] | None = None) -> dict[str, Any]:
+    """What the print job names: photo, signature and document hashes (deterministic order).
+    `current`: the application's current files, when the caller read them for a whole batch."""
+    if current is None:
+        current = requirements.current_files(application)
+    files = sorted(current, key=lambda f: (f.kind, f.pk))
     by_kind = {f.kind: f for f in files}
     return {
         "photo": _blob(by_kind[Kind.PHOTO]) if Kind.PHOTO in by_kind else None,
