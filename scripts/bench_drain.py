@@ -111,6 +111,10 @@ class Drain:
     timeline: list[tuple[float, int]] = field(default_factory=list)  # (seconds, still waiting)
     rss: Any = None
     central_cpu: float = float("nan")  # central's CPU seconds from recovery to the last delivery
+    # The office's CPU seconds over the same span: Celery workers (and their pool children)
+    # and the PostgreSQL backends of the office's database (this script's polling included).
+    worker_cpu: float = float("nan")
+    postgres_cpu: float = float("nan")
     load: str = ""
 
     def _time_at(self, remaining: float) -> float:
@@ -387,11 +391,18 @@ def main() -> None:
             built_since = timezone.now() - dt.timedelta(seconds=time.monotonic() - build_started)
             with drain.rss:
                 cpu_before = harness.cpu_seconds(central_pid)
+                workers_before = sum(harness.cpu_seconds(pid) for pid in roots.values())
+                pg_before = harness.postgres_cpu(args.database)
                 control.configure(mode="up")
                 drain.t_start = time.monotonic()
                 recovered_at = timezone.now()
                 watch_drain(drain, waiting)
                 drain.central_cpu = harness.cpu_seconds(central_pid) - cpu_before
+                drain.worker_cpu = sum(harness.cpu_seconds(pid) for pid in roots.values()) \
+                    - workers_before
+                drain.postgres_cpu = sum(
+                    t - pg_before.get(pid, 0.0)
+                    for pid, t in harness.postgres_cpu(args.database).items())
             drain.load = harness.load()
             # When did each priority get through? Express (priority 1) should not come last.
             drain.by_priority = {}  # type: ignore[attr-defined]
@@ -552,6 +563,12 @@ def main() -> None:
             print(f"Naive vs simulator max intake: x{naive.rate_active / hammer_rate:.2f}")
         print(f"Central busy during the big drain: {100 * big.central_busy:.0f}% of its core "
               f"(alone, hammered: {100 * figures['hammer']['busy']:.0f}%)")
+    for d in (small, big):
+        per_job = {k: 1e6 * v / d.total for k, v in (
+            ("central", d.central_cpu), ("workers", d.worker_cpu), ("pg", d.postgres_cpu))}
+        print(f"CPU per job, {d.name}: central {per_job['central']:.0f} us; office "
+              f"{per_job['workers'] + per_job['pg']:.0f} us (Celery workers "
+              f"{per_job['workers']:.0f} + PostgreSQL {per_job['pg']:.0f})")
     print()
     print("Worker memory (VmRSS of each Celery worker and its pool children, MB):")
     for d in [small, big, *([naive] if naive else [])]:
