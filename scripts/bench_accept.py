@@ -42,7 +42,8 @@ BARE_PATH = "/bench/bare-applications"
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--requests", type=int, default=1000, help="measured requests per run")
+    p.add_argument("--requests", type=int, default=2000,
+                   help="measured requests per run (1,000 took 4 s: too short to be steady)")
     p.add_argument("--concurrency", type=int, default=16, help="client threads (keep-alive)")
     p.add_argument("--warmup", type=int, default=200, help="unmeasured requests per endpoint")
     p.add_argument("--rounds", type=int, default=3,

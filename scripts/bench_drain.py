@@ -58,7 +58,9 @@ def parse_args() -> argparse.Namespace:
                    help="jobs sent straight at the simulator")
     p.add_argument("--hammer-procs", type=int, default=2)
     p.add_argument("--hammer-threads", type=int, default=2, help="threads per hammer process")
-    p.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    p.add_argument("--workers", type=int, default=4,
+                   help="Celery worker processes (4: with 2, each waiting on its own round trips "
+                        "to PostgreSQL and central, the office's core was a third idle)")
     p.add_argument("--concurrency", type=int, default=1, help="pool size of each worker")
     p.add_argument("--batch-size", type=int, default=300,
                    help="QUEUE_BATCH_SIZE: messages per claim; more than central's 100 go out as "
