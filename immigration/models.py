@@ -454,9 +454,11 @@ class StatusEvent(models.Model):
     actor = models.CharField(max_length=12, choices=Actor.choices)
     # PROTECT, not SET_NULL: clearing the user of a sealed event would break the audit chain;
     # staff who leave are deactivated, not deleted.
+    # Indexed only where set (see Meta): most events are the applicant's or the delivery's, and
+    # each index entry is written on every status change.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+",
+        related_name="+", db_index=False,
     )
     note = models.CharField(max_length=500, blank=True, default="")
     at = models.DateTimeField(default=timezone.now)
@@ -473,6 +475,8 @@ class StatusEvent(models.Model):
                                     name="statusevent_seq_unique"),
         ]
         indexes = [
+            models.Index(fields=["user"], condition=Q(user__isnull=False),
+                         name="statusevent_staff_user"),
             models.Index(fields=["id"], condition=Q(seq__isnull=True),
                          name="statusevent_unsealed"),
         ]
@@ -495,8 +499,11 @@ class IdempotencyRecord(models.Model):
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField()
     response_body = EncryptedTextField()
+    # Not indexed: written on every accept, read only by retention, and the table holds one
+    # day of submissions (records expire and are purged).
     application = models.ForeignKey(
-        PassportApplication, null=True, on_delete=models.CASCADE, related_name="+"
+        PassportApplication, null=True, on_delete=models.CASCADE, related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
