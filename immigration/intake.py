@@ -119,11 +119,12 @@ def _accept_once(
     on_accepted: Callable[[PassportApplication], dict[str, Any]] | None,
     nik_checked_first: bool,
 ) -> Submission:
-    """One transaction, on the common path one SELECT (the office, the key's lock, any stored
-    response and the new application's id), the three INSERTs (the application, its first
-    event, the replay record) in one round trip, and the commit. No savepoint and no NIK
-    pre-check: the unique indexes decide, and a conflict rolls the whole attempt back
-    (`_LostRace`) for the caller to look again."""
+    """One attempt. On PostgreSQL a first submission with nothing to book is one statement
+    (`_accept_in_one_statement`); everything else is the general path: one transaction with one
+    SELECT (the office, the key's lock, any stored response and the new application's id), the
+    three INSERTs (the application, its first event, the replay record) in one round trip, and
+    the commit. No savepoint and no NIK pre-check on either path: the unique indexes decide,
+    and a conflict rolls the whole attempt back (`_LostRace`) for the caller to look again."""
     now = timezone.now()
     if on_accepted is None and not nik_checked_first and _one_statement_possible():
         accepted = _accept_in_one_statement(
