@@ -34,6 +34,10 @@ class Keyring:
             raise ImproperlyConfigured(str(exc)) from exc
         self.keys: dict[int, AESGCM] = {v: AESGCM(k) for v, k in keys.items()}
         self.current: int | None = current
+        # By the stored prefix ("v3"), so opening a value does no integer parsing: a delivery
+        # batch opens nine fields of 300 applications, and the glue around AES-GCM, not the
+        # cipher, was most of that time.
+        self._by_prefix = {f"v{v}": aead for v, aead in self.keys.items()}
 
     def seal(self, plaintext: str, *, context: bytes) -> str:
         assert self.current is not None
@@ -44,8 +48,8 @@ class Keyring:
     def open(self, stored: str, *, context: bytes) -> str:
         try:
             version_text, blob_text = stored.split(":", 1)
-            aead = self.keys[int(version_text.removeprefix("v"))]
-            blob = base64.b64decode(blob_text)
+            aead = self._by_prefix[version_text]
+            blob = binascii.a2b_base64(blob_text)  # what base64.b64decode calls, minus its glue
             return aead.decrypt(blob[:12], blob[12:], context).decode()
         except (ValueError, KeyError, binascii.Error, InvalidTag) as exc:
             # Never include the stored value: it may be personal data in a half-migrated row.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -43,6 +44,12 @@ def claim_queries(
     )
 
 
+# What a delivery round reads of a claimed message (queueing.deliver and the topics' send
+# functions). The rest (timestamps above all, each a conversion) stays deferred: read on access.
+CLAIMED_FIELDS = ("id", "topic", "key", "payload", "priority", "status", "attempts",
+                  "lease_token", "outcome_unknown")
+
+
 def claim(
     *, topic: str, limit: int, lease_seconds: float, low_priority_share: float
 ) -> tuple[str, list[OutboxMessage]]:
@@ -57,10 +64,13 @@ def claim(
     reserve = int(limit * low_priority_share) if limit > 1 else 0
     if low_priority_share > 0 and limit > 1:
         reserve = max(reserve, 1)
+    queries = claim_queries(topic=topic, limit=limit, reserve=reserve, now=now)
+    lease_until = now + dt.timedelta(seconds=lease_seconds)
+    if connection.vendor == "postgresql":
+        return token, _claim_in_one_statement(queries, limit=limit, token=token, now=now,
+                                              lease_until=lease_until)
     with transaction.atomic():
-        stale, oldest, by_priority = (
-            list(qs) for qs in claim_queries(topic=topic, limit=limit, reserve=reserve, now=now)
-        )
+        stale, oldest, by_priority = (list(qs) for qs in queries)
         ids = list(dict.fromkeys(stale + oldest + by_priority))[:limit]
         if not ids:
             return token, []
@@ -68,11 +78,51 @@ def claim(
         # transactions serialise writers instead) and for leases expiring in between, only rows
         # still due are taken, and the token marks exactly the rows this worker won.
         OutboxMessage.objects.due(now).filter(id__any=ids).update(
-            status=MessageStatus.IN_FLIGHT,
-            lease_until=now + dt.timedelta(seconds=lease_seconds),
-            lease_token=token,
+            status=MessageStatus.IN_FLIGHT, lease_until=lease_until, lease_token=token,
             attempts=F("attempts") + 1,
         )
-    won = list(OutboxMessage.objects.filter(lease_token=token, status=MessageStatus.IN_FLIGHT))
+    won = list(OutboxMessage.objects.filter(lease_token=token, status=MessageStatus.IN_FLIGHT)
+               .only(*CLAIMED_FIELDS))
     won.sort(key=lambda m: ids.index(m.id))
     return token, won
+
+
+def _claim_in_one_statement(
+    queries: tuple[QuerySet[OutboxMessage, int], ...], *, limit: int, token: str,
+    now: dt.datetime, lease_until: dt.datetime,
+) -> list[OutboxMessage]:
+    """PostgreSQL: the three id queries (row-locked, skipping rows other workers are claiming),
+    their merge in order, the lease and the read of what was won, as one statement. Written by
+    hand because the ORM cannot UPDATE ... RETURNING: the general path above takes five round
+    trips and reads every column back, which profiled at a fifth of a drain worker's CPU.
+    The merge keeps each id's first place in stale + oldest + by_priority, as the general path's
+    dict.fromkeys does, and the UPDATE re-checks due-ness the same way."""
+    parts: list[str] = []
+    params: list[object] = []
+    table = OutboxMessage._meta.db_table
+    returned = ", ".join(f"o.{name}" for name in CLAIMED_FIELDS)  # plain fields: column = name
+    with transaction.atomic():  # the ORM compiles FOR UPDATE only inside a transaction
+        for qs in queries:
+            try:
+                sql, part_params = qs.query.sql_with_params()
+            except EmptyResultSet:  # a share of 0 (no reserve): nothing to look for
+                parts.append("'{}'::bigint[]")
+                continue
+            parts.append(f"ARRAY({sql})")
+            params.extend(part_params)
+        statement = (
+            f"WITH found AS (SELECT {' || '.join(parts)} AS ids), "  # noqa: S608 (no input)
+            f"picked AS (SELECT u.id, min(u.n) AS claim_rank "
+            f"FROM found, unnest(found.ids) WITH ORDINALITY AS u(id, n) "
+            f"GROUP BY u.id ORDER BY min(u.n) LIMIT %s) "
+            f"UPDATE {table} AS o SET status = %s, lease_until = %s, lease_token = %s, "
+            f"attempts = o.attempts + 1 FROM picked WHERE o.id = picked.id "
+            f"AND ((o.status = %s AND o.next_attempt_at <= %s) "
+            f"OR (o.status = %s AND o.lease_until < %s)) "
+            f"RETURNING {returned}, picked.claim_rank"
+        )
+        params += [limit, MessageStatus.IN_FLIGHT, lease_until, token,
+                   MessageStatus.PENDING, now, MessageStatus.IN_FLIGHT, now]
+        won = list(OutboxMessage.objects.raw(statement, params))
+    won.sort(key=lambda m: m.claim_rank)  # type: ignore[attr-defined]  # raw() sets it
+    return won

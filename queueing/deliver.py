@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from queueing import breaker, limiter, metrics, topics
@@ -146,43 +146,50 @@ def _settle(
     outcomes: list[Outcome],
     report: Report,
 ) -> None:
-    """Record each outcome, with the topic's domain reaction, in one transaction."""
+    """Record each outcome, with the topic's domain reaction, in one transaction.
+
+    Only the lease holder may settle: if our lease expired and another worker took a message,
+    its delivery is the one that counts (upstream dedupes). Every UPDATE below is therefore
+    conditional on our lease token, and what it changed is what we settled; the row locks it
+    takes keep the lease from changing hands until we commit. (Conditional writes rather than
+    a SELECT ... FOR UPDATE of the batch first: locking each row and then updating it wrote
+    every row twice.)
+    """
     now = timezone.now()
-    transient = permanent = 0
+    mine = OutboxMessage.objects.filter(lease_token=token, status=MessageStatus.IN_FLIGHT)
+    pairs = list(zip(messages, outcomes, strict=True))
+    delivered = deferred_count = transient = permanent = 0
     with transaction.atomic():
-        pairs = _still_mine(token, messages, outcomes, report)
-        delivered = [(m, o.result) for m, o in pairs if isinstance(o, Delivered)]
-        if delivered:
-            _mark_delivered(topic, delivered, now)
-            report.delivered += len(delivered)
+        sent = [(m, o.result) for m, o in pairs if isinstance(o, Delivered)]
+        if sent:
+            delivered = _mark_delivered(topic, token, mine, sent, now)
 
         deferred: dict[dt.datetime, list[int]] = {}
         for m, o in pairs:
             if isinstance(o, Deferred):
                 deferred.setdefault(max(o.until or now, now), []).append(m.id)
         for due, ids in deferred.items():
-            OutboxMessage.objects.filter(id__any=ids).update(
+            deferred_count += mine.filter(id__any=ids).update(
                 status=MessageStatus.PENDING, lease_until=None, next_attempt_at=due,
                 attempts=F("attempts") - 1,
             )
-            report.retried += len(ids)
 
         for message, outcome in pairs:
             if isinstance(outcome, Delivered | Deferred):
                 continue
             if isinstance(outcome, RetryLater) and not _exhausted(message):
-                _schedule_retry(message, outcome, now)
-                report.retried += 1
-                transient += 1
+                transient += _schedule_retry(mine, message, outcome, now)
                 continue
             reason = outcome.reason
             if isinstance(outcome, RetryLater):
                 reason = f"gave up after {message.attempts} attempts: {reason}"
-            _mark_dead(topic, message, reason, now)
-            report.dead += 1
-            permanent += 1
+            permanent += _mark_dead(topic, mine, message, reason, now)
+    report.delivered += delivered
+    report.retried += deferred_count + transient
+    report.dead += permanent
+    report.lost_lease += len(messages) - delivered - deferred_count - transient - permanent
     # Counted after the commit, so a rolled-back settlement counts nothing.
-    _count(topic, delivered=len(delivered), transient=transient, permanent=permanent)
+    _count(topic, delivered=delivered, transient=transient, permanent=permanent)
 
 
 def _count(topic: Topic, *, delivered: int, transient: int, permanent: int) -> None:
@@ -197,31 +204,28 @@ def _count(topic: Topic, *, delivered: int, transient: int, permanent: int) -> N
         metrics.FAILURES.labels(**labels, kind="permanent").inc(permanent)
 
 
-def _still_mine(
-    token: str, messages: list[OutboxMessage], outcomes: list[Outcome], report: Report
-) -> list[tuple[OutboxMessage, Outcome]]:
-    """The (message, outcome) pairs whose lease we still hold, row-locked so the lease cannot
-    change hands while we settle. Only the lease holder may settle: if our lease expired and
-    another worker took a message, its delivery is the one that counts (upstream dedupes)."""
-    mine = set(
-        OutboxMessage.objects.select_for_update()
-        .filter(id__any=[m.id for m in messages], lease_token=token,
-                status=MessageStatus.IN_FLIGHT)
-        .values_list("id", flat=True)
-    )
-    report.lost_lease += len(messages) - len(mine)
-    return [(m, o) for m, o in zip(messages, outcomes, strict=True) if m.id in mine]
-
-
 def _mark_delivered(
-    topic: Topic, delivered: list[tuple[OutboxMessage, dict[str, Any]]], now: dt.datetime
-) -> None:
-    # One UPDATE and one bulk domain hook per batch: settling row by row was most of the drain.
-    OutboxMessage.objects.filter(id__any=[m.id for m, _ in delivered]).update(
+    topic: Topic, token: str, mine: QuerySet[OutboxMessage],
+    sent: list[tuple[OutboxMessage, dict[str, Any]]], now: dt.datetime,
+) -> int:
+    """Settle the delivered messages still ours, with the topic's domain reaction for exactly
+    those; returns how many. One UPDATE and one bulk hook per batch: settling row by row was
+    most of the drain."""
+    ids = [m.id for m, _ in sent]
+    changed = mine.filter(id__any=ids).update(
         status=MessageStatus.DELIVERED, delivered_at=now, lease_until=None,
         last_error="", outcome_unknown=False,
     )
-    topic.on_delivered(delivered)
+    if changed < len(ids):
+        # Some leases ran out and were taken (rare): ours are the rows now delivered under our
+        # token, still locked by the UPDATE above.
+        ours = set(OutboxMessage.objects.filter(
+            id__any=ids, lease_token=token, status=MessageStatus.DELIVERED
+        ).values_list("id", flat=True))
+        sent = [(m, result) for m, result in sent if m.id in ours]
+    if sent:
+        topic.on_delivered(sent)
+    return changed
 
 
 def _exhausted(message: OutboxMessage) -> bool:
@@ -229,7 +233,8 @@ def _exhausted(message: OutboxMessage) -> bool:
     return bool(max_attempts) and message.attempts >= max_attempts
 
 
-def _schedule_retry(message: OutboxMessage, outcome: RetryLater, now: dt.datetime) -> None:
+def _schedule_retry(mine: QuerySet[OutboxMessage], message: OutboxMessage, outcome: RetryLater,
+                    now: dt.datetime) -> bool:
     q = settings.QUEUEING
     if outcome.ambiguous and not outcome.retry_after:
         # Upstream may already hold it (a dropped response, a timeout after sending): the next
@@ -244,20 +249,23 @@ def _schedule_retry(message: OutboxMessage, outcome: RetryLater, now: dt.datetim
             cap=q["BACKOFF_CAP_SECONDS"],
             retry_after=outcome.retry_after,
         )
-    OutboxMessage.objects.filter(id=message.id).update(
+    return bool(mine.filter(id=message.id).update(
         status=MessageStatus.PENDING, lease_until=None,
         next_attempt_at=now + dt.timedelta(seconds=delay),
         last_error=outcome.reason[:2000],
         # Once an attempt may have reached upstream unanswered, ask before resending.
         outcome_unknown=message.outcome_unknown or outcome.ambiguous,
-    )
+    ))
 
 
-def _mark_dead(topic: Topic, message: OutboxMessage, reason: str, now: dt.datetime) -> None:
-    OutboxMessage.objects.filter(id=message.id).update(
+def _mark_dead(topic: Topic, mine: QuerySet[OutboxMessage], message: OutboxMessage, reason: str,
+               now: dt.datetime) -> bool:
+    if not mine.filter(id=message.id).update(
         status=MessageStatus.DEAD, dead_at=now, lease_until=None, last_error=reason[:2000],
-    )
+    ):
+        return False  # no longer ours
     topic.on_dead(message, reason)
+    return True
 
 
 def _release_waiting(topic: Topic) -> None:

@@ -79,7 +79,7 @@ def on_status_changes(changes: Sequence[StatusChange]) -> None:
         return
     follows: dict[int, list[Recipient]] = defaultdict(list)
     for follow in Follow.objects.filter(
-        application_id__in={change.application_id for change, _ in worth}
+        application_id__any=list({change.application_id for change, _ in worth})
     ).select_related("recipient"):
         follows[follow.application_id].append(follow.recipient)
     if not follows:
