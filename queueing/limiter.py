@@ -4,6 +4,13 @@ After the breaker lets traffic through again the rate starts at RATE_START and d
 RATE_RAMP_SECONDS up to RATE_CEILING, so a recovering central sees a rising tide instead of the
 whole backlog at once. `pause` honours an upstream's Retry-After for every worker at once.
 With no ramp recorded (never tripped, or Redis flushed) the bucket runs at the ceiling.
+
+A grant is never smaller than what the rate earns in MIN_GRANT_SECONDS (nor than one message,
+nor more than asked): while the rate binds, several workers polling one bucket would otherwise
+each get the few tokens that trickled in since the last call, and every message would carry a
+whole round's fixed cost (a claim, a settling transaction, a call to upstream). Measured on a
+10,000 drain under the ramp: 31 messages per central call on average against batches of 300
+asked for. Waiting for a fuller grant changes when messages go, not how many per second.
 """
 
 from __future__ import annotations
@@ -28,12 +35,14 @@ local capacity = math.max(rate, 1)
 local tokens = tonumber(b[1] or tostring(capacity))
 local ts = tonumber(b[2] or tostring(now))
 tokens = math.min(capacity, tokens + (now - ts) * rate)
-local grant = math.min(want, math.floor(tokens))
+local least = math.min(want, math.max(1, math.floor(rate * tonumber(ARGV[5]))))
+local grant = 0
+if tokens >= least then grant = math.min(want, math.floor(tokens)) end
 tokens = tokens - grant
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('EXPIRE', KEYS[1], 86400)
 local wait = 0
-if grant == 0 then wait = (1 - tokens) / rate end
+if grant == 0 then wait = (least - tokens) / rate end
 return {grant, tostring(wait), tostring(rate)}
 """
 
@@ -55,6 +64,9 @@ redis.call('EXPIRE', KEYS[1], 86400)
 # Without Redis every worker falls back to this small local grant per call; the drain loop's
 # pacing then keeps each worker to a trickle rather than an unbounded stampede.
 FALLBACK_GRANT = 5
+
+# See the module docstring: 50 ms of the current rate (250 messages at 5,000/s, 1 at 20/s).
+MIN_GRANT_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,7 @@ def take(upstream: str, want: int) -> Grant:
             q["RATE_START_PER_SECOND"],
             q["RATE_CEILING_PER_SECOND"],
             q["RATE_RAMP_SECONDS"],
+            MIN_GRANT_SECONDS,
         )
     except redis.RedisError:
         return Grant(min(want, FALLBACK_GRANT), 1.0, float(FALLBACK_GRANT))

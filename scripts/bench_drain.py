@@ -111,10 +111,11 @@ class Drain:
     total: int
     t_start: float = 0.0  # central up (Tangguh) or workers started (naive)
     timeline: list[tuple[float, int]] = field(default_factory=list)  # (seconds, still waiting)
+    central_timeline: list[tuple[float, float]] = field(default_factory=list)  # (s, CPU s)
     rss: Any = None
     central_cpu: float = float("nan")  # central's CPU seconds from recovery to the last delivery
     # The office's CPU seconds over the same span: Celery workers (and their pool children)
-    # and the PostgreSQL backends of the office's database (this script's polling included).
+    # and the whole PostgreSQL server (this script's polling included; nothing else runs).
     worker_cpu: float = float("nan")
     postgres_cpu: float = float("nan")
     load: str = ""
@@ -154,6 +155,16 @@ class Drain:
         return self.total / (self.done - self.first_delivery)
 
     @property
+    def central_busy_steady(self) -> float:
+        """Central's share of its core between 10% and 90% delivered: past the rate ramp, what
+        the office keeps central fed with (the samples nearest inside that window)."""
+        t10, t90 = self._time_at(0.9 * self.total), self._time_at(0.1 * self.total)
+        inside = [(t, cpu) for t, cpu in self.central_timeline if t10 <= t <= t90]
+        if len(inside) < 2 or inside[-1][0] - inside[0][0] < 0.5:
+            return float("nan")  # too short a window to say
+        return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+
+    @property
     def rate_steady(self) -> float:
         """Between 10% and 90% delivered: the sustained rate, free of start and tail effects."""
         t10 = self._time_at(0.9 * self.total)  # 10% delivered: 90% still waiting
@@ -161,13 +172,17 @@ class Drain:
         return 0.8 * self.total / (t90 - t10)
 
 
-def watch_drain(drain: Drain, waiting: Any, *, timeout: float = 900) -> None:
-    """Poll the number of applications still waiting for central until it reaches 0."""
+def watch_drain(drain: Drain, waiting: Any, *, timeout: float = 900,
+                central_pid: int | None = None) -> None:
+    """Poll the number of applications still waiting for central until it reaches 0 (and
+    central's CPU time, when its pid is given)."""
     last_log = 0.0
     while True:
         t = time.monotonic() - drain.t_start
         left = waiting()
         drain.timeline.append((t, left))
+        if central_pid is not None:
+            drain.central_timeline.append((t, harness.cpu_seconds(central_pid)))
         if left == 0:
             break
         if t - last_log >= 5:
@@ -394,17 +409,15 @@ def main() -> None:
             with drain.rss:
                 cpu_before = harness.cpu_seconds(central_pid)
                 workers_before = sum(harness.cpu_seconds(pid) for pid in roots.values())
-                pg_before = harness.postgres_cpu(args.database)
+                pg_before = harness.postgres_server_cpu()
                 control.configure(mode="up")
                 drain.t_start = time.monotonic()
                 recovered_at = timezone.now()
-                watch_drain(drain, waiting)
+                watch_drain(drain, waiting, central_pid=central_pid)
                 drain.central_cpu = harness.cpu_seconds(central_pid) - cpu_before
                 drain.worker_cpu = sum(harness.cpu_seconds(pid) for pid in roots.values()) \
                     - workers_before
-                drain.postgres_cpu = sum(
-                    t - pg_before.get(pid, 0.0)
-                    for pid, t in harness.postgres_cpu(args.database).items())
+                drain.postgres_cpu = harness.postgres_server_cpu() - pg_before
             drain.load = harness.load()
             # When did each priority get through? Express (priority 1) should not come last.
             drain.by_priority = {}  # type: ignore[attr-defined]
@@ -564,13 +577,17 @@ def main() -> None:
         if naive:
             print(f"Naive vs simulator max intake: x{naive.rate_active / hammer_rate:.2f}")
         print(f"Central busy during the big drain: {100 * big.central_busy:.0f}% of its core "
-              f"(alone, hammered: {100 * figures['hammer']['busy']:.0f}%)")
+              f"from recovery to the last delivery, {100 * big.central_busy_steady:.0f}% "
+              f"between 10% and 90% delivered, past the ramp (alone, hammered: "
+              f"{100 * figures['hammer']['busy']:.0f}%)")
     for d in (small, big):
         per_job = {k: 1e6 * v / d.total for k, v in (
             ("central", d.central_cpu), ("workers", d.worker_cpu), ("pg", d.postgres_cpu))}
+        office = per_job["workers"] + per_job["pg"]
         print(f"CPU per job, {d.name}: central {per_job['central']:.0f} us; office "
-              f"{per_job['workers'] + per_job['pg']:.0f} us (Celery workers "
-              f"{per_job['workers']:.0f} + PostgreSQL {per_job['pg']:.0f})")
+              f"{office:.0f} us (Celery workers {per_job['workers']:.0f} + PostgreSQL "
+              f"{per_job['pg']:.0f}): one office core feeds central at most "
+              f"{100 * per_job['central'] / office:.0f}% busy")
     print()
     print("Worker memory (VmRSS of each Celery worker and its pool children, MB):")
     for d in [small, big, *([naive] if naive else [])]:

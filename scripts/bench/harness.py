@@ -208,6 +208,23 @@ def postgres_cpu(database: str) -> dict[int, float]:
     return {pid: cpu_seconds(pid) for pid in pids}
 
 
+def postgres_server_cpu() -> float:
+    """CPU seconds so far of the whole PostgreSQL server on this machine: every live process
+    (backends, WAL writer, checkpointer, autovacuum) plus what the postmaster's exited children
+    used (cutime, cstime). Unlike `postgres_cpu`, nothing is missed when backends come and go;
+    it counts other databases' work too, so read it with nothing else running."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+        status = Path(f"/proc/{backend}/status").read_text()
+        postmaster = int(next(line.split()[1] for line in status.splitlines()
+                              if line.startswith("PPid:")))
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime, cstime
+    return cpu_seconds(postmaster) + reaped
+
+
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"

@@ -82,6 +82,26 @@ def test_limiter_pause_stops_every_worker(queue_settings):
     assert 25 < grant.wait_seconds <= 30
 
 
+def test_a_binding_rate_grants_fuller_batches_not_a_trickle(queue_settings):
+    """Workers polling a bucket the rate binds get at least 50 ms of the rate per grant, or
+    nothing and how long to wait for it; never the few tokens since the last call."""
+    queue_settings(RATE_START_PER_SECOND=1000.0, RATE_CEILING_PER_SECOND=1000.0)
+    least = int(1000 * limiter.MIN_GRANT_SECONDS)
+    limiter.restart_ramp("central")  # an empty bucket
+    grants, waits = [], []
+    for _ in range(100):  # polled every few ms, as several busy workers would
+        grant = limiter.take("central", 300)
+        (grants if grant.granted else waits).append(grant)
+        time.sleep(0.005)
+    assert grants and waits
+    assert all(g.granted >= least for g in grants)
+    assert all(0 < g.wait_seconds <= limiter.MIN_GRANT_SECONDS for g in waits)
+    # Never more than asked, and a rate too low for a whole message still grants one.
+    queue_settings(RATE_START_PER_SECOND=5.0, RATE_CEILING_PER_SECOND=5.0)
+    limiter.restart_ramp("central")
+    _wait_for(lambda: limiter.take("central", 300).granted == 1)
+
+
 def test_limiter_runs_at_the_ceiling_when_never_tripped(queue_settings):
     queue_settings(RATE_CEILING_PER_SECOND=100.0)
     assert limiter.take("central", 50).granted == 50
