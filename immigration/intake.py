@@ -20,7 +20,6 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
-from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from immigration.lifecycle import Actor, label
@@ -187,7 +186,6 @@ def _accept_in_one_statement(
     COMMIT), and on a loaded server each is a wait and a thread switch; profiled through
     gunicorn, they were most of what separated an accept from a bare create."""
     db = transaction.get_connection()
-    qn = db.ops.quote_name
     application, access_code = PassportApplication.build(
         office=Office(code=office_code.upper()), applicant=applicant, submitted_at=now, **fields)
     received = application.received_event(
@@ -198,23 +196,15 @@ def _accept_in_one_statement(
     insert_application, application_params = _insert_select(application, "o", {}, db)
     insert_event, event_params = _insert_select(received, "app", new_id, db)
     insert_record, record_params = _insert_select(record, "app", new_id, db)
-    offices, records = Office._meta, IdempotencyRecord._meta
-    office_fields = offices.concrete_fields
-    office_columns = ", ".join(f"f.{qn(f.column)}" for f in office_fields)
+    office_and_key, office_params = _office_and_key_select(db, office_code, key, scope)
     sql = (
-        f"WITH o AS (SELECT {office_columns}, pg_try_advisory_xact_lock(%s) AS key_locked, "  # noqa: S608
-        f"(SELECT r.id FROM {qn(records.db_table)} r WHERE r.scope = %s AND r.key = %s) "
-        f"AS replay_id FROM {qn(offices.db_table)} f WHERE f.code = %s), "
+        f"WITH o AS ({office_and_key}), "  # noqa: S608 (no input in the SQL)
         f"app AS ({insert_application} WHERE o.key_locked AND o.replay_id IS NULL "
         f"AND {Office.OFFERS_SQL} RETURNING id), "
         f"ev AS ({insert_event}), rec AS ({insert_record}) "
         f"SELECT o.*, (SELECT id FROM app) FROM o"
     )
-    params = [
-        int.from_bytes(key.bytes[:8], "big", signed=True), scope,
-        records.get_field("key").get_db_prep_value(key, db), office_code.upper(),
-        *application_params, service, *event_params, *record_params,
-    ]
+    params = [*office_params, *application_params, service, *event_params, *record_params]
     try:
         with db.cursor() as cursor:
             cursor.execute(sql, params)
@@ -226,16 +216,16 @@ def _accept_in_one_statement(
     return Submission(201, body, replayed=False)
 
 
-def _insert_select(row: Model, source: str, from_source: dict[str, str],
+def _insert_select(row: Model, source: str | None, from_source: dict[str, str],
                    db: Any) -> tuple[str, list[Any]]:
-    """`INSERT INTO table (columns) SELECT values FROM source` for a new row (its primary key
-    left to the database): each value is a parameter prepared as the ORM would prepare it
+    """`INSERT INTO table (columns) SELECT values FROM source` for a new row, or `... VALUES
+    (values)` without a source. Each value is a parameter prepared as the ORM would prepare it
     (personal data encrypted), or, for the attnames in `from_source`, an SQL expression over
-    `source`."""
+    `source`. The primary key is left to the database unless the row has one already."""
     meta, qn = row._meta, db.ops.quote_name
     columns, values, params = [], [], []
     for field in meta.local_concrete_fields:
-        if field is meta.auto_field:
+        if field is meta.auto_field and row.pk is None:
             continue
         columns.append(qn(field.column))
         if field.attname in from_source:
@@ -243,45 +233,63 @@ def _insert_select(row: Model, source: str, from_source: dict[str, str],
             continue
         values.append("%s")
         params.append(field.get_db_prep_save(field.pre_save(row, add=True), connection=db))
-    return (f"INSERT INTO {qn(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
-            f"SELECT {', '.join(values)} FROM {source}", params)
+    # No input in the SQL: table and column names from the model, values as parameters.
+    head = f"INSERT INTO {qn(meta.db_table)} ({', '.join(columns)}) "
+    if source is None:
+        return head + f"VALUES ({', '.join(values)})", params
+    return head + f"SELECT {', '.join(values)} FROM {source}", params  # noqa: S608
+
+
+def _office_and_key_select(db: Any, office_code: str, key: uuid.UUID, scope: str,
+                           extra: str = "") -> tuple[str, list[Any]]:
+    """One SELECT of the office's columns, `key_locked` and `replay_id` (plus `extra` columns),
+    shared by both accept paths. `key_locked`: whether we hold the key's lock (PostgreSQL: a
+    transaction-scoped advisory lock on the key, so a concurrent request with the same key is
+    told 409 at once instead of queueing behind the first; SQLite: IMMEDIATE transactions
+    already serialise writers, so the second simply runs after the first and replays it).
+    `replay_id`: the key's stored response, if any. It reads the statement's snapshot, which
+    may predate the lock: a response committed in between is missed here, the unique key then
+    refuses our insert and the next attempt replays it."""
+    qn = db.ops.quote_name
+    records, offices = IdempotencyRecord._meta, Office._meta
+    if db.vendor == "postgresql":
+        locked, lock_params = "pg_try_advisory_xact_lock(%s)", [
+            int.from_bytes(key.bytes[:8], "big", signed=True)]
+    else:
+        locked, lock_params = "1", []
+    columns = ", ".join(f"f.{qn(f.column)}" for f in offices.concrete_fields)
+    sql = (
+        f"SELECT {columns}, {locked} AS key_locked, "  # noqa: S608 (no input in the SQL)
+        f"(SELECT r.id FROM {qn(records.db_table)} r WHERE r.scope = %s AND r.key = %s) "
+        f"AS replay_id{extra} FROM {qn(offices.db_table)} f WHERE f.code = %s"
+    )
+    key_value = records.get_field("key").get_db_prep_value(key, db)
+    return sql, [*lock_params, scope, key_value, office_code.upper()]
 
 
 def _office_and_key(office_code: str, key: uuid.UUID,
                     scope: str) -> tuple[Office, bool, int | None, int | None]:
-    """The office and, in the same round trip, whether we hold the key's lock (PostgreSQL: a
-    transaction-scoped advisory lock on the key, so a concurrent request with the same key is
-    told 409 at once instead of queueing behind the first; SQLite: IMMEDIATE transactions
-    already serialise writers, so the second simply runs after the first and replays it), the
-    id of the key's stored response, if any, and (PostgreSQL) an id for the new application."""
-    applications = PassportApplication._meta.db_table
-    if connection.vendor == "postgresql":
-        locked, lock_params = "pg_try_advisory_xact_lock(%s)", [
-            int.from_bytes(key.bytes[:8], "big", signed=True)]
-        new_id = f"nextval(pg_get_serial_sequence('{applications}', 'id'))"
+    """The office, whether we hold the key's lock, the id of the key's stored response, if any
+    (see `_office_and_key_select`), and (PostgreSQL) an id for the new application, in one
+    round trip."""
+    # The connection itself: see _insert_together().
+    db = transaction.get_connection()
+    if db.vendor == "postgresql":
+        applications = PassportApplication._meta.db_table
+        new_id = f", nextval(pg_get_serial_sequence('{applications}', 'id'))"
     else:
-        locked, lock_params, new_id = "1", [], "NULL"
+        new_id = ", NULL"
     # Raw SQL: the same statement built with annotate() and Subquery() cost twice the CPU of
     # the whole round trip (measured: 2.2 vs 0.7 ms per call), a raw() queryset about half as
-    # much again as this cursor (profiled on the accept path). The replay lookup reads the
-    # statement's snapshot, which may predate the lock: a response committed in between is
-    # missed here, the unique key then refuses our insert and the next attempt replays it.
-    db = transaction.get_connection()  # the connection itself: see _insert_together()
-    records, offices = IdempotencyRecord._meta, Office._meta
-    key_value = records.get_field("key").get_db_prep_value(key, db)
-    fields = offices.concrete_fields
-    columns = [f.column for f in fields]
+    # much again as this cursor (profiled on the accept path).
+    sql, params = _office_and_key_select(db, office_code, key, scope, extra=new_id)
     with db.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(f'o.{c}' for c in columns)}, {locked}, "  # noqa: S608
-            f"(SELECT r.id FROM {records.db_table} r WHERE r.scope = %s AND r.key = %s), "
-            f"{new_id} FROM {offices.db_table} o WHERE o.code = %s",
-            [*lock_params, scope, key_value, office_code.upper()],
-        )
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         raise UnknownOffice(office_code)
-    key_locked, replay_id, new_application_id = row[len(columns):]
+    fields = Office._meta.concrete_fields
+    key_locked, replay_id, new_application_id = row[len(fields):]
     # to_python: SQLite answers booleans as 0/1 (the ORM's converters are skipped here).
     office = Office.from_db(db.alias, [f.attname for f in fields],
                             [f.to_python(v) for f, v in zip(fields, row, strict=False)])
@@ -325,14 +333,9 @@ def _insert_together(*rows: Model) -> None:
     statements: list[str] = []
     params: list[Any] = []
     for row in rows:
-        meta = row._meta
-        fields = [f for f in meta.local_concrete_fields
-                  if row.pk is not None or f is not meta.auto_field]
-        query = InsertQuery(type(row))
-        query.insert_values(fields, [row])
-        for sql, values in query.get_compiler(connection=db).as_sql():
-            statements.append(sql)
-            params.extend(values)
+        sql, values = _insert_select(row, None, {}, db)
+        statements.append(sql)
+        params.extend(values)
     with db.cursor() as cursor:
         cursor.execute(";\n".join(statements), params)
     for row in rows:

@@ -124,6 +124,9 @@ def build_approved_backlog(count: int, *, office_code: str = "NNK", chunk: int =
     rng = random.Random(count)
     ids: list[int] = []
     seen_niks: set[str] = set()
+    # One active application per NIK, those already in the database included (a benchmark that
+    # accepted applications first; random NIKs do collide over tens of thousands).
+    taken = set(PassportApplication.objects.active().values_list("nik_index", flat=True))
     started = time.monotonic()
     while len(ids) < count:
         n = min(chunk, count - len(ids))
@@ -139,6 +142,8 @@ def build_approved_backlog(count: int, *, office_code: str = "NNK", chunk: int =
                 service="express" if rng.random() < express_share else "regular",
                 passport_type="electronic", application_type="new",
             )
+            if application.nik_index in taken:
+                continue
             application.status = Status.QUEUED_FOR_PRINTING
             application.approved_at = now
             apps.append(application)
