@@ -207,8 +207,12 @@ QUEUEING: dict[str, Any] = {
     "BACKOFF_CAP_SECONDS": envfloat("QUEUE_BACKOFF_CAP_SECONDS", 600.0, minimum=0.1),
     "MAX_ATTEMPTS": envint("QUEUE_MAX_ATTEMPTS", 0, minimum=0),  # 0: retry transient forever
     "BREAKER_FAILURE_THRESHOLD": envint("QUEUE_BREAKER_FAILURES", 5, minimum=1),
-    "BREAKER_COOLDOWN_SECONDS": envfloat("QUEUE_BREAKER_COOLDOWN_SECONDS", 5.0, minimum=0.1),
-    "BREAKER_COOLDOWN_CAP_SECONDS": envfloat("QUEUE_BREAKER_COOLDOWN_CAP", 60.0, minimum=0.1),
+    # While central is down, one health probe per cooldown (1 s doubling to 4 s): a GET per
+    # few seconds is nothing to central, and central's return is noticed within the cap (a
+    # drain is published for the cooldown's end, queueing.kick.kick_when_probe_due), which is
+    # what bounds the first delivery after recovery (DESIGN.md: within 5 s).
+    "BREAKER_COOLDOWN_SECONDS": envfloat("QUEUE_BREAKER_COOLDOWN_SECONDS", 1.0, minimum=0.1),
+    "BREAKER_COOLDOWN_CAP_SECONDS": envfloat("QUEUE_BREAKER_COOLDOWN_CAP", 4.0, minimum=0.1),
     "RATE_START_PER_SECOND": envfloat("QUEUE_RATE_START", 20.0, minimum=0.1),
     "RATE_CEILING_PER_SECOND": envfloat("QUEUE_RATE_CEILING", 500.0, minimum=0.1),
     "RATE_RAMP_SECONDS": envfloat("QUEUE_RATE_RAMP_SECONDS", 10.0, minimum=0.1),

@@ -67,6 +67,8 @@ class DrainSummary:
     report: Report = field(default_factory=Report)
     rounds: int = 0
     more_due: bool = False
+    # Stopped at an open breaker: seconds until the soonest of them lets a probe through.
+    probe_in: float | None = None
 
 
 def deliver_batch(topic: Topic) -> Report:
@@ -331,14 +333,15 @@ def drain(
         summary.rounds += 1
         round_report = Report()
         waits: list[float] = []
-        any_open = False
+        open_upstreams: set[str] = set()
         for topic in topics.all_topics():
             r = deliver_batch(topic)
             round_report.add(r)
             if r.blocked is Blocked.RATE_LIMITED:
                 waits.append(r.wait_seconds)
             elif r.blocked is Blocked.BREAKER_OPEN:
-                any_open = True
+                open_upstreams.add(topic.upstream)
+        any_open = bool(open_upstreams)
         summary.report.add(round_report)
         if on_round:
             on_round(round_report)
@@ -350,6 +353,8 @@ def drain(
         if any_open and not stop_when_blocked:
             time.sleep(min(1.0, max(deadline - time.monotonic(), 0)))
             continue
+        if any_open:
+            summary.probe_in = min(breaker.state(u).open_for_seconds for u in open_upstreams)
         break
     summary.more_due = has_due_work()
     return summary

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 DRAIN_TASK = "queueing.drain"
 KICK_DEBOUNCE_MS = 500
 KICK_QUIET_SECONDS = 5.0
+# A probe kick lands this long after the cooldown ends, so the gate has opened for it.
+PROBE_KICK_SLACK_SECONDS = 0.05
 
 
 def kick() -> None:
@@ -52,6 +54,23 @@ def _publish() -> None:
         # Stop trying for a while: a dead broker should cost one timeout, not one per request.
         _quiet_until = time.monotonic() + KICK_QUIET_SECONDS
         log.warning("could not kick the delivery workers (%s); the sweep will find the work",
+                    type(exc).__name__)
+
+
+def kick_when_probe_due(seconds: float) -> None:
+    """Publish a drain for when an open breaker's cooldown ends, so the probe (and with it the
+    first delivery after central recovers) waits out the cooldown only, not the next sweep on
+    top of it. One such kick is pending at a time across every process; a lost one leaves it
+    to the sweep. Called from a worker (a drain that stopped at the open breaker), not from a
+    request: a publish that fails is only logged."""
+    delay = max(seconds, 0.0) + PROBE_KICK_SLACK_SECONDS
+    try:
+        if not redis_state.client().set("queueing:kick:probe", "1", nx=True,
+                                        px=max(1, int(delay * 1000))):
+            return
+        current_app.send_task(DRAIN_TASK, countdown=delay, retry=False)
+    except Exception as exc:
+        log.warning("could not schedule a drain for the next probe (%s); the sweep will",
                     type(exc).__name__)
 
 

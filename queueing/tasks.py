@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from queueing import deliver
-from queueing.kick import DRAIN_TASK, kick
+from queueing.kick import DRAIN_TASK, kick, kick_when_probe_due
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +20,8 @@ def drain() -> dict[str, int]:
     summary = deliver.drain(budget_seconds=settings.QUEUEING["DRAIN_BUDGET_SECONDS"])
     if summary.more_due and summary.report.settled:
         kick()
+    if summary.probe_in is not None:
+        kick_when_probe_due(summary.probe_in)
     r = summary.report
     if r.settled:
         # Carries the id of the request whose commit kicked this drain (operations/request_ids).

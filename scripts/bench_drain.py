@@ -71,7 +71,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--ramp-seconds", type=float, default=1.0, help="QUEUE_RATE_RAMP_SECONDS")
     p.add_argument("--production-knobs", action="store_true",
                    help="keep every QUEUE_* knob at the project default (ramp 20/s doubling "
-                        "every 10 s up to 500/s, batch 50, sweep 5 s, cooldown 5-60 s)")
+                        "every 10 s up to 500/s, batch 50, sweep 5 s, cooldown 1-4 s)")
     p.add_argument("--down-window", type=float, default=20.0,
                    help="seconds to count calls to central while it is down (big backlog)")
     p.add_argument("--step-seconds", type=float, default=0.0,
@@ -96,9 +96,7 @@ def queue_env(args: argparse.Namespace) -> dict[str, str]:
         "QUEUE_RATE_START": str(args.rate_start),
         "QUEUE_RATE_CEILING": str(args.rate_ceiling),
         "QUEUE_RATE_RAMP_SECONDS": str(args.ramp_seconds),
-        # Recovery is noticed within about a second rather than after a long cooldown, so the
-        # figure measures draining, not waiting for the next probe (the production cooldown
-        # doubles up to 60 s while central stays down).
+        # The sweep every second rather than 5; the breaker's cooldown as by default (1-4 s).
         "QUEUE_SWEEP_SECONDS": "1",
         "QUEUE_BREAKER_COOLDOWN_SECONDS": "1",
         "QUEUE_BREAKER_COOLDOWN_CAP": "4",

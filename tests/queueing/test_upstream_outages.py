@@ -177,3 +177,36 @@ def test_held_messages_are_not_released_when_the_upstream_recovers(upstream, que
     deliver.drain(budget_seconds=1)  # the probe passes: backed-off work is released
     held = OutboxMessage.objects.get(key="held")
     assert held.next_attempt_at == morning and upstream.batches == []
+
+
+def test_a_drain_stopped_by_an_open_breaker_publishes_one_drain_for_its_probe(
+        upstream, queue_settings, settings):
+    """Central's return is seen when the cooldown ends, not at the sweep after it: the drain
+    that found the breaker open publishes a drain for that moment (one, however many workers
+    found it open), and that drain's probe is what lets the first delivery through."""
+    import datetime as dt
+    import json
+
+    import redis
+    from django.utils import timezone
+
+    from queueing import tasks
+
+    queue_settings(BREAKER_FAILURE_THRESHOLD=1, BREAKER_COOLDOWN_SECONDS=0.5,
+                   BREAKER_COOLDOWN_CAP_SECONDS=0.5)
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("celery")  # kicks other tests published here: nothing consumes them
+    breaker.record_failure("test-upstream", "503")
+    summary = deliver.drain(budget_seconds=1)
+    assert summary.probe_in is not None and 0 < summary.probe_in <= 0.5
+    published_at = timezone.now()
+    for _ in range(3):  # three workers' drains stop at the same open breaker
+        tasks.drain()
+    drains = [json.loads(m)["headers"] for m in broker.lrange("celery", 0, -1)]
+    drains = [h for h in drains if h["task"] == "queueing.drain" and h.get("eta")]
+    assert len(drains) == 1
+    eta = dt.datetime.fromisoformat(drains[0]["eta"])
+    assert published_at < eta <= published_at + dt.timedelta(seconds=0.5 + 0.1)
+    # At that moment the gate lets one probe through (no sweep needed).
+    _wait_for(lambda: timezone.now() >= eta)
+    assert breaker.gate("test-upstream") == "probe"
