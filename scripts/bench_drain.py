@@ -567,7 +567,7 @@ def main() -> None:
                                "jobs/s active", "jobs/s 10-90%", "central CPU",
                                "load at the end"]))
     print("  first s: from central up (naive: from worker start) to the first delivery; it "
-          "waits for the breaker's next probe (cooldown here 1-4 s, then the 1 s sweep):")
+          "waits for the breaker's next probe, at the end of its cooldown (1 s doubling to 4 s):")
     for d in (small, big):
         print(f"    {d.name}: the first probe passed {d.probe_passed:.1f} s after central came "
               f"up, the first delivery {d.first_delivery - d.probe_passed:.1f} s after that "
