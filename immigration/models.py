@@ -224,6 +224,11 @@ def _move_to_sent_in_one_statement(
         return [tuple(row) for row in cursor.fetchall()]
 
 
+def print_priority_of(service: str) -> int:
+    """PassportApplication.print_priority, for a service read without its application."""
+    return 1 if service == Service.EXPRESS else 0
+
+
 def nik_blind_index(nik: str) -> str:
     return blind_index(nik, purpose="nik")
 
@@ -362,7 +367,7 @@ class PassportApplication(models.Model):
     def print_priority(self) -> int:
         """Express work is delivered before regular work (queueing.claim keeps a share of every
         batch for the oldest work, so regular applications are never starved)."""
-        return 1 if self.service == Service.EXPRESS else 0
+        return print_priority_of(self.service)
 
     def approve(self, *, by: Any) -> bool:
         """Approve for printing and put the print job in the outbox, in the caller's

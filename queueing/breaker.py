@@ -146,7 +146,7 @@ def gate(upstream: str) -> Gate:
     c = _conf()
     probe_ms = int(max(c["base"], 1.0) * 1000)
     try:
-        answer = redis_state.client().eval(_GATE, 2, *_keys(upstream), probe_ms)
+        answer = redis_state.run(_GATE, _keys(upstream), probe_ms)
     except redis.RedisError:
         return "closed"
     return answer  # type: ignore[no-any-return,unused-ignore]
@@ -155,8 +155,8 @@ def gate(upstream: str) -> Gate:
 def record_failure(upstream: str, reason: str) -> None:
     c = _conf()
     try:
-        answer = redis_state.client().eval(
-            _FAILURE, 1, _keys(upstream)[0], c["threshold"], c["base"], c["cap"]
+        answer = redis_state.run(
+            _FAILURE, _keys(upstream)[:1], c["threshold"], c["base"], c["cap"]
         )
     except redis.RedisError:
         return
@@ -166,7 +166,7 @@ def record_failure(upstream: str, reason: str) -> None:
 
 def record_success(upstream: str) -> None:
     try:
-        answer = redis_state.client().eval(_SUCCESS, 1, _keys(upstream)[0], CLOSE_AFTER_SUCCESSES)
+        answer = redis_state.run(_SUCCESS, _keys(upstream)[:1], CLOSE_AFTER_SUCCESSES)
     except redis.RedisError:
         return
     if answer == "closed_now" or (answer == "closed" and _db_thinks_not_up(upstream)):
@@ -186,8 +186,8 @@ def _db_thinks_not_up(upstream: str) -> bool:
 def probe_result(upstream: str, ok: bool) -> None:
     c = _conf()
     try:
-        answer = redis_state.client().eval(
-            _PROBE, 2, *_keys(upstream), "1" if ok else "0", c["base"], c["cap"]
+        answer = redis_state.run(
+            _PROBE, _keys(upstream), "1" if ok else "0", c["base"], c["cap"]
         )
     except redis.RedisError:
         return

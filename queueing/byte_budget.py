@@ -92,7 +92,7 @@ def reserve(upstream: str, nbytes: int) -> float:
     burst = _burst(per_second)
     try:
         wait = float(
-            redis_state.client().eval(_RESERVE, 1, _key(upstream), nbytes, per_second, burst)
+            redis_state.run(_RESERVE, [_key(upstream)], nbytes, per_second, burst)
         )
     except redis.RedisError:
         wait = _local.reserve(upstream, nbytes, per_second, burst)

@@ -83,10 +83,9 @@ def _key(upstream: str) -> str:
 def take(upstream: str, want: int) -> Grant:
     q = settings.QUEUEING
     try:
-        granted, wait, rate = redis_state.client().eval(
+        granted, wait, rate = redis_state.run(
             _TAKE,
-            1,
-            _key(upstream),
+            [_key(upstream)],
             want,
             q["RATE_START_PER_SECOND"],
             q["RATE_CEILING_PER_SECOND"],
@@ -100,7 +99,7 @@ def take(upstream: str, want: int) -> Grant:
 
 def restart_ramp(upstream: str) -> None:
     try:
-        redis_state.client().eval(_RAMP, 1, _key(upstream))
+        redis_state.run(_RAMP, [_key(upstream)])
     except redis.RedisError:
         pass
 
@@ -108,6 +107,6 @@ def restart_ramp(upstream: str) -> None:
 def pause(upstream: str, seconds: float) -> None:
     """Stop every worker calling `upstream` for `seconds` (Retry-After), then ramp up again."""
     try:
-        redis_state.client().eval(_PAUSE, 1, _key(upstream), max(seconds, 0.0))
+        redis_state.run(_PAUSE, [_key(upstream)], max(seconds, 0.0))
     except redis.RedisError:
         pass

@@ -29,6 +29,11 @@ def print_job_files(application: PassportApplication,
     `current`: the application's current files, when the caller read them for a whole batch."""
     if current is None:
         current = requirements.current_files(application)
+    return named_files(current)
+
+
+def named_files(current: list[DossierFile]) -> dict[str, Any]:
+    """`print_job_files` of an application whose current files are `current`."""
     files = sorted(current, key=lambda f: (f.kind, f.pk))
     by_kind = {f.kind: f for f in files}
     return {
