@@ -158,13 +158,13 @@ def _settle(
     every row twice.)
     """
     now = timezone.now()
-    mine = OutboxMessage.objects.filter(lease_token=token, status=MessageStatus.IN_FLIGHT)
+    mine = _held(token)
     pairs = list(zip(messages, outcomes, strict=True))
     delivered = deferred_count = transient = permanent = 0
     with transaction.atomic():
         sent = [(m, o.result) for m, o in pairs if isinstance(o, Delivered)]
         if sent:
-            delivered = _mark_delivered(topic, token, mine, sent, now)
+            delivered = _mark_delivered(topic, token, sent, now)
 
         deferred: dict[dt.datetime, list[int]] = {}
         for m, o in pairs:
@@ -206,15 +206,20 @@ def _count(topic: Topic, *, delivered: int, transient: int, permanent: int) -> N
         metrics.FAILURES.labels(**labels, kind="permanent").inc(permanent)
 
 
+def _held(token: str) -> QuerySet[OutboxMessage]:
+    """The messages still leased under `token`: what a settling UPDATE may change."""
+    return OutboxMessage.objects.filter(lease_token=token, status=MessageStatus.IN_FLIGHT)
+
+
 def _mark_delivered(
-    topic: Topic, token: str, mine: QuerySet[OutboxMessage],
-    sent: list[tuple[OutboxMessage, dict[str, Any]]], now: dt.datetime,
+    topic: Topic, token: str, sent: list[tuple[OutboxMessage, dict[str, Any]]],
+    now: dt.datetime,
 ) -> int:
     """Settle the delivered messages still ours, with the topic's domain reaction for exactly
     those; returns how many. One UPDATE and one bulk hook per batch: settling row by row was
     most of the drain."""
     ids = [m.id for m, _ in sent]
-    changed = mine.filter(id__any=ids).update(
+    changed = _held(token).filter(id__any=ids).update(
         status=MessageStatus.DELIVERED, delivered_at=now, lease_until=None,
         last_error="", outcome_unknown=False,
     )
@@ -341,7 +346,6 @@ def drain(
                 waits.append(r.wait_seconds)
             elif r.blocked is Blocked.BREAKER_OPEN:
                 open_upstreams.add(topic.upstream)
-        any_open = bool(open_upstreams)
         summary.report.add(round_report)
         if on_round:
             on_round(round_report)
@@ -350,10 +354,10 @@ def drain(
         if waits:
             time.sleep(min(max(waits), 1.0, max(deadline - time.monotonic(), 0)))
             continue
-        if any_open and not stop_when_blocked:
+        if open_upstreams and not stop_when_blocked:
             time.sleep(min(1.0, max(deadline - time.monotonic(), 0)))
             continue
-        if any_open:
+        if open_upstreams:
             summary.probe_in = min(breaker.state(u).open_for_seconds for u in open_upstreams)
         break
     summary.more_due = has_due_work()

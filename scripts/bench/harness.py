@@ -116,14 +116,13 @@ def build_approved_backlog(count: int, *, office_code: str = "NNK", chunk: int =
     from django.utils import timezone
 
     from immigration.lifecycle import Actor, Status
-    from immigration.models import Office, PassportApplication, StatusEvent
+    from immigration.models import Office, PassportApplication, StatusEvent, nik_blind_index
     from tests.conftest import applicant
 
     office = Office.objects.get(code=office_code)
     clerk, _ = User.objects.get_or_create(username="bench-clerk")
     rng = random.Random(count)
     ids: list[int] = []
-    seen_niks: set[str] = set()
     # One active application per NIK, those already in the database included (a benchmark that
     # accepted applications first; random NIKs do collide over tens of thousands).
     taken = set(PassportApplication.objects.active().values_list("nik_index", flat=True))
@@ -134,16 +133,15 @@ def build_approved_backlog(count: int, *, office_code: str = "NNK", chunk: int =
         apps = []
         while len(apps) < n:
             person = applicant()
-            if person["nik"] in seen_niks:
+            nik_index = nik_blind_index(person["nik"])
+            if nik_index in taken:
                 continue  # one active application per NIK
-            seen_niks.add(person["nik"])
+            taken.add(nik_index)
             application, _code = PassportApplication.build(
                 office=office, applicant=person, submitted_at=now,
                 service="express" if rng.random() < express_share else "regular",
                 passport_type="electronic", application_type="new",
             )
-            if application.nik_index in taken:
-                continue
             application.status = Status.QUEUED_FOR_PRINTING
             application.approved_at = now
             apps.append(application)
