@@ -24,6 +24,7 @@ from immigration.print_jobs import PRINT_JOB_TOPIC, print_job_key
 from immigration.readiness import ensure_ready
 from immigration.references import hash_access_code, new_access_code, new_reference
 from immigration.status_changes import StatusChange, status_changed, status_hooks_registered
+from queueing.lookups import int_array
 from queueing.outbox import enqueue
 from queueing.redeliver import send_again
 
@@ -202,26 +203,42 @@ def _move_to_sent_in_one_statement(
     """PostgreSQL form of `_move_to_sent`: the conditional UPDATE (which takes the row locks)
     and the events' INSERT as one statement of data-modifying CTEs, by hand because the ORM
     has no UPDATE ... RETURNING. The general path reads and locks the batch first, then updates
-    it: each row written twice and three round trips, for every batch of a drain."""
+    it: each row written twice and three round trips, for every batch of a drain.
+
+    The batch reaches its applications by primary key whatever the planner believes: the
+    expected status is a column of the materialized `job` rows, not a constant, so no index on
+    status can be chosen instead. With `a.status = 'queued_for_printing'` as a constant and the
+    statistics of a backlog bulk-built during an outage (or of no backlog at all), PostgreSQL
+    walked every queued application for each batch: 40-50 ms per batch of 300 at 30,000
+    waiting, most of the drain's database time, and up to 1.4 s once it chose a nested loop
+    over them (pg_stat_statements and auto_explain, docs/benchmarks.md)."""
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(*move_to_sent_statement(jobs, notes, now))
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def move_to_sent_statement(
+    jobs: dict[tuple[int, int], str], notes: dict[int, str], now: dt.datetime
+) -> tuple[str, list[Any]]:
+    """The SQL and parameters of `_move_to_sent_in_one_statement` (its plan is tested)."""
     applications, events = PassportApplication._meta.db_table, StatusEvent._meta.db_table
     ids, versions = [app_id for app_id, _ in jobs], [version for _, version in jobs]
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute(
-            f"WITH job AS (SELECT * FROM unnest(%s::bigint[], %s::int[], %s::text[]) "  # noqa: S608
-            f"AS j(id, version, note)), "
-            f"moved AS (UPDATE {applications} AS a SET status = %s, updated_at = %s FROM job "
-            f"WHERE a.id = job.id AND a.data_version = job.version AND a.status = %s "
-            f"RETURNING a.id, a.office_id, a.reference, job.note), "
-            f"event AS (INSERT INTO {events} (application_id, from_status, to_status, actor, "
-            f"note, at, chain_hash) SELECT moved.id, %s, %s, %s, moved.note, %s, '' FROM moved "
-            f"RETURNING application_id, id) "
-            f"SELECT moved.id, moved.office_id, moved.reference, event.id FROM moved "
-            f"JOIN event ON event.application_id = moved.id",
-            [ids, versions, [notes[app_id] for app_id in ids],
-             Status.SENT_TO_CENTRAL, now, Status.QUEUED_FOR_PRINTING,
-             Status.QUEUED_FOR_PRINTING, Status.SENT_TO_CENTRAL, Actor.DELIVERY, now],
-        )
-        return [tuple(row) for row in cursor.fetchall()]
+    return (
+        f"WITH job AS MATERIALIZED (SELECT j.*, %s::text AS expected "  # noqa: S608
+        f"FROM unnest(%s::bigint[], %s::int[], %s::text[]) AS j(id, version, note)), "
+        f"moved AS (UPDATE {applications} AS a SET status = %s, updated_at = %s FROM job "
+        f"WHERE a.id = job.id AND a.data_version = job.version AND a.status = job.expected "
+        f"RETURNING a.id, a.office_id, a.reference, job.note), "
+        f"event AS (INSERT INTO {events} (application_id, from_status, to_status, actor, "
+        f"note, at, chain_hash) SELECT moved.id, %s, %s, %s, moved.note, %s, '' FROM moved "
+        f"RETURNING application_id, id) "
+        f"SELECT moved.id, moved.office_id, moved.reference, event.id FROM moved "
+        f"JOIN event ON event.application_id = moved.id",
+        [Status.QUEUED_FOR_PRINTING, int_array(ids), int_array(versions),
+         [notes[app_id] for app_id in ids],
+         Status.SENT_TO_CENTRAL, now,
+         Status.QUEUED_FOR_PRINTING, Status.SENT_TO_CENTRAL, Actor.DELIVERY, now],
+    )
 
 
 def print_priority_of(service: str) -> int:

@@ -309,10 +309,21 @@ def purge_delivered(*, older_than_days: int) -> int:
 
 
 def has_due_work(topic: str | None = None) -> bool:
-    due = OutboxMessage.objects.due(timezone.now())
-    if topic:
-        due = due.filter(topic=topic)
-    return due.exists()
+    """Is a message due (the sweep asks every few seconds)? Two probes of the small `outbox_due`
+    index, each walked in its order. `due()` as one query, the OR of both, let PostgreSQL read
+    the whole outbox, delivered rows and all, whenever its statistics were taken with a backlog
+    waiting (as `_refresh_statistics` does at recovery): 11 ms at 30,000 rows, growing with
+    the table, against 0.1 ms."""
+    now = timezone.now()
+    for due in (
+        OutboxMessage.objects.filter(status=MessageStatus.PENDING, next_attempt_at__lte=now),
+        OutboxMessage.objects.filter(status=MessageStatus.IN_FLIGHT, lease_until__lt=now),
+    ):
+        if topic:
+            due = due.filter(topic=topic)
+        if due.order_by("status", "next_attempt_at").values_list("id", flat=True)[:1]:
+            return True
+    return False
 
 
 def has_unsettled_upstream() -> bool:

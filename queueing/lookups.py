@@ -9,11 +9,20 @@ Other databases get a plain IN (...).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import models
 from django.db.models import Lookup
+
+
+def int_array(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal of whole numbers ("{1,2,3}"), to pass as one text parameter
+    cast to `bigint[]`: psycopg's client-side binding quotes a Python list element by element,
+    in Python. int() refuses anything that is not a whole number, so the literal holds only
+    numbers."""
+    return "{" + ",".join([str(int(v)) for v in values]) + "}"
 
 
 class AnyOf(Lookup):  # type: ignore[type-arg]
@@ -22,7 +31,15 @@ class AnyOf(Lookup):  # type: ignore[type-arg]
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        values = [self.lhs.output_field.get_db_prep_value(v, connection) for v in self.rhs]
+        field = self.lhs.output_field
+        if connection.vendor == "postgresql" and isinstance(
+            getattr(field, "target_field", field), models.IntegerField  # a key: its target's
+        ):
+            # Ids, the common case: preparing each one through the field and having psycopg
+            # quote the list element by element was 8% of a drain worker's CPU (cProfile, 300
+            # ids four times per round).
+            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, int_array(self.rhs)]
+        values = [field.get_db_prep_value(v, connection) for v in self.rhs]
         if connection.vendor == "postgresql":
             return f"{lhs} = ANY(%s)", [*lhs_params, values]
         if not values:

@@ -326,11 +326,11 @@ def main() -> None:
     import datetime as dt
 
     from django.conf import settings
-    from django.db import connections
+    from django.db import connections, transaction
     from django.utils import timezone
 
     from immigration.models import PassportApplication
-    from immigration.print_jobs import CENTRAL_PRINTING
+    from immigration.print_jobs import CENTRAL_PRINTING, PRINT_JOB_TOPIC
     from queueing.models import MessageStatus, OutboxMessage, UpstreamHealth
 
     q = settings.QUEUEING
@@ -359,7 +359,15 @@ def main() -> None:
         cluster.start_beat()
 
         def waiting() -> int:
-            return PassportApplication.objects.filter(status="queued_for_printing").count()
+            # Print jobs not yet delivered, counted on the outbox's small partial index of
+            # pending and in-flight rows: the same number as the applications still queued for
+            # printing (both change in one transaction). Counting the applications read every
+            # one of them at each 0.2 s poll: 18 ms at 30,000, PostgreSQL CPU that the figures
+            # below billed to the office. No sequential scan either: with the statistics taken
+            # at recovery (everything pending) the planner would read the whole outbox.
+            with transaction.atomic(), connections["default"].cursor() as cursor:
+                cursor.execute("SET LOCAL enable_seqscan = off")
+                return OutboxMessage.objects.waiting().filter(topic=PRINT_JOB_TOPIC).count()
 
         def breaker_open() -> bool:
             return UpstreamHealth.objects.filter(upstream=CENTRAL_PRINTING,

@@ -219,3 +219,28 @@ def test_send_again_requeues_recreates_a_purged_message_and_leaves_waiting_and_d
     assert statuses == {"m0": "pending", "m1": "pending", "m2": "pending", "m3": "dead"}
     assert OutboxMessage.objects.get(key="m1").payload == {"n": "m1"}
     assert OutboxMessage.objects.count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's planner")
+def test_the_sweep_asks_the_due_index_not_the_whole_outbox_after_a_drain():
+    """Statistics taken at recovery (everything pending, as `_refresh_statistics` leaves them)
+    and a drained outbox: "is anything due?" still reads only the small partial index."""
+    from django.test.utils import CaptureQueriesContext
+
+    now = timezone.now()
+    OutboxMessage.objects.bulk_create(
+        OutboxMessage(topic="test.topic", key=f"k{i}", payload={}, next_attempt_at=now)
+        for i in range(5000))
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {OutboxMessage._meta.db_table}")
+    OutboxMessage.objects.update(status=MessageStatus.DELIVERED, delivered_at=now)
+
+    with CaptureQueriesContext(connection) as asked:
+        assert not deliver.has_due_work()
+    assert asked.captured_queries
+    for query in asked.captured_queries:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {query['sql']}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "outbox_due" in plan and "Seq Scan" not in plan, plan
