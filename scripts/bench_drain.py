@@ -363,10 +363,13 @@ def main() -> None:
             # pending and in-flight rows: the same number as the applications still queued for
             # printing (both change in one transaction). Counting the applications read every
             # one of them at each 0.2 s poll: 18 ms at 30,000, PostgreSQL CPU that the figures
-            # below billed to the office. No sequential scan either: with the statistics taken
-            # at recovery (everything pending) the planner would read the whole outbox.
+            # below billed to the office. A plain index scan, not a sequential or bitmap one:
+            # with the statistics taken at recovery (everything pending) the planner would read
+            # the whole outbox, and only an index scan marks the entries of rows that moved on
+            # as dead, so that the next poll skips them (12-17 ms a poll otherwise, 0.1 ms).
             with transaction.atomic(), connections["default"].cursor() as cursor:
                 cursor.execute("SET LOCAL enable_seqscan = off")
+                cursor.execute("SET LOCAL enable_bitmapscan = off")
                 return OutboxMessage.objects.waiting().filter(topic=PRINT_JOB_TOPIC).count()
 
         def breaker_open() -> bool:
