@@ -20,6 +20,7 @@ No asserts: it is a benchmark, not a test. See docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import multiprocessing as mp
 import os
@@ -53,6 +54,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--no-pin", action="store_true",
                    help="do not give central a core of its own (taskset-style pinning: the "
                         "simulator on the last core, every other process we start on the rest)")
+    p.add_argument("--no-pin-postgres", action="store_true",
+                   help="leave the PostgreSQL server on every core (it is pinned with the office "
+                        "by default, and given its cores back at the end)")
     p.add_argument("--naive-backlog", type=int, default=3_000,
                    help="applications for the naive design (it is slow; a rate needs no 10k)")
     p.add_argument("--hammer-jobs", type=int, default=10_000,
@@ -296,13 +300,27 @@ def main() -> None:
     args = parse_args()
     log(f"machine: {harness.machine()}; {harness.postgres_version()}; {harness.load()}")
     split = None if args.no_pin else harness.core_split()
+    with contextlib.ExitStack() as stack:
+        pg_pinned = False
+        if split:
+            central_cores, office_cores = split
+            # Inherited by every process started from here: redis, workers, beat, the hammer.
+            os.sched_setaffinity(0, office_cores)
+            if not args.no_pin_postgres:
+                # PostgreSQL is office work: left free, it ran on central's core whenever
+                # central waited for the next batch, and central's busy share said who won the
+                # CPU rather than whether the office kept central fed. Given back at the end.
+                pg_pinned = stack.enter_context(harness.postgres_pinned(office_cores))
+            log(f"central pinned to core {sorted(central_cores)}; this script, redis, the "
+                f"workers, beat and {'PostgreSQL' if pg_pinned else 'not PostgreSQL'} to "
+                f"{sorted(office_cores)}")
+        run(args, split, pg_pinned)
+
+
+def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
+        pg_pinned: bool) -> None:
     if split:
         central_cores, office_cores = split
-        # Inherited by every process started from here: redis, workers, beat, the hammer.
-        os.sched_setaffinity(0, office_cores)
-        log(f"central pinned to core {sorted(central_cores)}; this script, redis, the workers "
-            f"and beat to {sorted(office_cores)}; PostgreSQL (a shared system service) is not "
-            f"pinned")
     url = harness.recreate_database(args.database)
     naive_url = harness.recreate_database(args.naive_database)
     log(f"databases {args.database} and {args.naive_database} recreated; migrating")
@@ -556,7 +574,7 @@ def main() -> None:
     if split:
         print(f"Cores: central (the simulator) pinned to {sorted(central_cores)}; this script, "
               f"redis, workers, beat and the hammer clients to {sorted(office_cores)}; "
-              f"PostgreSQL not pinned")
+              f"PostgreSQL {'too' if pg_pinned else 'not pinned'}")
     else:
         print("Cores: nothing pinned (central shares the cores with the office)")
     print(f"Queue knobs: {used}" + (" (project defaults)" if args.production_knobs else ""))

@@ -12,7 +12,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +190,38 @@ def core_split() -> tuple[set[int], set[int]] | None:
     return {cores[-1]}, set(cores[:-1])
 
 
+def _postmaster() -> int:
+    """The pid of the PostgreSQL server's postmaster (the parent of our backend)."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+    status = Path(f"/proc/{backend}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+
+
+@contextmanager
+def postgres_pinned(cpus: set[int]) -> Iterator[bool]:
+    """Pin the whole PostgreSQL server (postmaster, every process it has, and so every backend
+    it forks later) to `cpus` for the duration, then give it back the cores it had. Yields False,
+    changing nothing, where that is not allowed (not root, or the server is not on this
+    machine)."""
+    try:
+        postmaster = _postmaster()
+        before = os.sched_getaffinity(postmaster)
+        pin_tree(postmaster, cpus)
+        pinned = os.sched_getaffinity(postmaster) == cpus  # pin_tree skips what it may not pin
+    except (OSError, StopIteration):
+        pinned, before = False, set()
+    if not pinned:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        pin_tree(postmaster, before)
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its children, all threads (from /proc)."""
     total = 0
@@ -216,13 +249,7 @@ def postgres_server_cpu() -> float:
     (backends, WAL writer, checkpointer, autovacuum) plus what the postmaster's exited children
     used (cutime, cstime). Unlike `postgres_cpu`, nothing is missed when backends come and go;
     it counts other databases' work too, so read it with nothing else running."""
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
-        status = Path(f"/proc/{backend}/status").read_text()
-        postmaster = int(next(line.split()[1] for line in status.splitlines()
-                              if line.startswith("PPid:")))
+    postmaster = _postmaster()
     fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
     reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime, cstime
     return cpu_seconds(postmaster) + reaped
