@@ -347,6 +347,7 @@ def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
     from django.db import connections, transaction
     from django.utils import timezone
 
+    from immigration.lifecycle import Status
     from immigration.models import PassportApplication
     from immigration.print_jobs import CENTRAL_PRINTING, PRINT_JOB_TOPIC
     from queueing.models import MessageStatus, OutboxMessage, UpstreamHealth
@@ -530,7 +531,9 @@ def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
                 ])
             naive.rss = harness.RssSampler({k: p.pid for k, p in cluster.workers.items()})
             with naive.rss:
-                watch_drain(naive, waiting)
+                # The naive design has no outbox: what waits is an application still queued.
+                watch_drain(naive, lambda: PassportApplication.objects.filter(
+                    status=Status.QUEUED_FOR_PRINTING).count())
             naive.load = harness.load()
             log(f"  naive: {naive.total} in {naive.done:.1f} s from worker start "
                 f"(first delivery after {naive.first_delivery:.1f} s)")
