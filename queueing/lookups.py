@@ -9,6 +9,7 @@ Other databases get a plain IN (...).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,9 +21,9 @@ from django.db.models import Lookup
 def int_array(values: Iterable[Any]) -> str:
     """A PostgreSQL array literal of whole numbers ("{1,2,3}"), to pass as one text parameter
     cast to `bigint[]`: psycopg's client-side binding quotes a Python list element by element,
-    in Python. int() refuses anything that is not a whole number, so the literal holds only
-    numbers."""
-    return "{" + ",".join([str(int(v)) for v in values]) + "}"
+    in Python. operator.index() refuses anything that is not an integer (a float, a string),
+    so the literal holds only numbers."""
+    return "{" + ",".join([str(operator.index(v)) for v in values]) + "}"
 
 
 class AnyOf(Lookup):  # type: ignore[type-arg]
