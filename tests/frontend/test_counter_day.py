@@ -372,6 +372,8 @@ def test_slot_calendar_editor_and_closed_days(counter_screen: BrowserContext,
     page.goto("/staff/office")
     page.fill("#slot-date", day)
     page.click("#slot-day button[type=submit]")
+    # The page opens on today's table; edits go to the day whose table is shown.
+    expect(page.locator("#day-state")).to_have_attribute("data-date", day)
     first = page.locator("input[data-lane=regular]").first
     slot = first.get_attribute("data-slot")
     first.fill("1")

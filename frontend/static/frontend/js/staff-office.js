@@ -46,12 +46,20 @@ const dayForm = document.getElementById("slot-day");
 const slotsBox = document.getElementById("slots");
 dayForm.elements.date.value = today();
 
+// The day whose table is shown: edits go to it, not to whatever the date field says now, and
+// only the latest load may draw (the one the page starts with can answer after a later one).
+let dayShown = "";
+let dayLoads = 0;
+
 async function loadDay() {
   clearErrors(dayForm);
   const date = dayForm.elements.date.value;
   if (!date) return refusal(dayForm, { data: { fields: { date: [t("v.required")] } } });
+  const load = ++dayLoads;
   const res = await call(officeUrl(`slots/${date}`));
+  if (load !== dayLoads) return;
   if (!res.ok) return refusal(dayForm, res);
+  dayShown = date;
   const d = res.data;
   const byHour = new Map();
   for (const s of d.slots) (byHour.get(s.slot) || byHour.set(s.slot, {}).get(s.slot))[s.lane] = s;
@@ -63,7 +71,7 @@ async function loadDay() {
       <input type="number" min="0" max="500" id="${id}" value="${esc(s.capacity)}" data-slot="${esc(slot)}" data-lane="${lane}" aria-describedby="${id}-err">
       <span class="meta" data-booked="${esc(s.booked)}">${esc(t("o.booked", { n: s.booked }))}</span><p class="err" id="${id}-err"></p>${refs ? `<p class="meta">${refs}</p>` : ""}</td>`;
   }).join("")}</tr>`).join("");
-  slotsBox.innerHTML = `<p id="day-state" data-closed="${d.closed ? "1" : ""}">${esc(d.closed ? t("o.day.closed", { note: d.note }) : t("o.day.open"))}</p>
+  slotsBox.innerHTML = `<p id="day-state" data-date="${esc(date)}" data-closed="${d.closed ? "1" : ""}">${esc(d.closed ? t("o.day.closed", { note: d.note }) : t("o.day.open"))}</p>
     ${d.closed ? `<button type="button" class="secondary" id="reopen">${esc(t("o.day.reopen"))}</button>` :
     `<form id="close-day" class="filter" novalidate><div><label for="close-note">${esc(t("o.day.note"))}</label>
       <input id="close-note" name="note" data-field="note" maxlength="200" aria-describedby="close-note-err"><p class="err" id="close-note-err"></p></div>
@@ -78,7 +86,7 @@ slotsBox.addEventListener("change", async (ev) => {
   if (!input) return;
   const err = document.getElementById(`${input.id}-err`);
   err.textContent = "";
-  const res = await call(officeUrl(`slots/${dayForm.elements.date.value}/${input.dataset.slot}/${input.dataset.lane}`),
+  const res = await call(officeUrl(`slots/${dayShown}/${input.dataset.slot}/${input.dataset.lane}`),
     { method: "PUT", body: { capacity: Number(input.value) } });
   if (!res.ok) {
     err.textContent = res.data.error === "capacity_below_booked" ? t("o.cap.below", { n: res.data.booked }) : problem(res);
@@ -95,7 +103,7 @@ slotsBox.addEventListener("submit", async (ev) => {
   const form = ev.target;
   clearErrors(form);
   const res = await call(officeUrl("closed-days"), { method: "POST",
-    body: { date: dayForm.elements.date.value, note: form.elements.note.value.trim() } });
+    body: { date: dayShown, note: form.elements.note.value.trim() } });
   if (!res.ok) {
     const detail = res.data.error === "day_has_bookings" ? t("o.day.has_bookings", { n: res.data.bookings }) : problem(res);
     return refusal(form, { data: { fields: res.data.fields, detail } });
@@ -106,7 +114,7 @@ slotsBox.addEventListener("submit", async (ev) => {
 
 slotsBox.addEventListener("click", async (ev) => {
   if (ev.target.id !== "reopen") return;
-  const res = await call(officeUrl(`closed-days/${dayForm.elements.date.value}`), { method: "DELETE" });
+  const res = await call(officeUrl(`closed-days/${dayShown}`), { method: "DELETE" });
   if (res.ok || res.status === 204) say(t("o.day.reopened"));
   loadDay();
 });
