@@ -27,12 +27,8 @@ def claim_queries(
     of sorting every due row: messages whose dead worker's lease ran out (rare, first), and
     pending messages (by age for the oldest share, by priority for the rest).
     """
-    expired = OutboxMessage.objects.filter(
-        topic=topic, status=MessageStatus.IN_FLIGHT, lease_until__lt=now
-    )
-    pending = OutboxMessage.objects.filter(
-        topic=topic, status=MessageStatus.PENDING, next_attempt_at__lte=now
-    )
+    expired = OutboxMessage.objects.lease_expired(now).filter(topic=topic)
+    pending = OutboxMessage.objects.pending_due(now).filter(topic=topic)
     if connection.features.has_select_for_update_skip_locked:
         # PostgreSQL: rows another worker is claiming right now are skipped, not waited on.
         expired = expired.select_for_update(skip_locked=True)
@@ -81,8 +77,7 @@ def claim(
             status=MessageStatus.IN_FLIGHT, lease_until=lease_until, lease_token=token,
             attempts=F("attempts") + 1,
         )
-    won = list(OutboxMessage.objects.filter(lease_token=token, status=MessageStatus.IN_FLIGHT)
-               .only(*CLAIMED_FIELDS))
+    won = list(OutboxMessage.objects.held(token).only(*CLAIMED_FIELDS))
     won.sort(key=lambda m: ids.index(m.id))
     return token, won
 

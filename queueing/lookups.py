@@ -33,19 +33,19 @@ class AnyOf(Lookup):  # type: ignore[type-arg]
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         field = self.lhs.output_field
-        if connection.vendor == "postgresql" and isinstance(
-            getattr(field, "target_field", field), models.IntegerField  # a key: its target's
-        ):
+        if connection.vendor != "postgresql":
+            values = [field.get_db_prep_value(v, connection) for v in self.rhs]
+            if not values:
+                raise EmptyResultSet
+            return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+        # A foreign key compares as its target field.
+        if isinstance(getattr(field, "target_field", field), models.IntegerField):
             # Ids, the common case: preparing each one through the field and having psycopg
             # quote the list element by element was 8% of a drain worker's CPU (cProfile, 300
             # ids four times per round).
             return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, int_array(self.rhs)]
         values = [field.get_db_prep_value(v, connection) for v in self.rhs]
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s)", [*lhs_params, values]
-        if not values:
-            raise EmptyResultSet
-        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+        return f"{lhs} = ANY(%s)", [*lhs_params, values]
 
 
 models.Field.register_lookup(AnyOf)

@@ -21,12 +21,21 @@ class MessageStatus(models.TextChoices):
 
 
 class OutboxMessageQuerySet(models.QuerySet["OutboxMessage"]):
+    def pending_due(self, now: dt.datetime) -> OutboxMessageQuerySet:
+        return self.filter(status=MessageStatus.PENDING, next_attempt_at__lte=now)
+
+    def lease_expired(self, now: dt.datetime) -> OutboxMessageQuerySet:
+        """In flight with a lease that ran out: its worker died."""
+        return self.filter(status=MessageStatus.IN_FLIGHT, lease_until__lt=now)
+
+    def held(self, token: str) -> OutboxMessageQuerySet:
+        """Still leased under `token`: what its holder may settle."""
+        return self.filter(lease_token=token, status=MessageStatus.IN_FLIGHT)
+
     def due(self, now: dt.datetime) -> OutboxMessageQuerySet:
-        """Pending and due, or in flight with an expired lease (its worker died)."""
-        return self.filter(
-            Q(status=MessageStatus.PENDING, next_attempt_at__lte=now)
-            | Q(status=MessageStatus.IN_FLIGHT, lease_until__lt=now)
-        )
+        """Either of the two, as one condition (for a conditional UPDATE). To find due work, ask
+        the two apart: each walks its own index, where their OR can read the whole outbox."""
+        return self.pending_due(now) | self.lease_expired(now)
 
     def waiting(self) -> OutboxMessageQuerySet:
         return self.filter(status__in=[MessageStatus.PENDING, MessageStatus.IN_FLIGHT])

@@ -209,15 +209,13 @@ def postgres_pinned(cpus: set[int]) -> Iterator[bool]:
     try:
         postmaster = _postmaster()
         before = os.sched_getaffinity(postmaster)
-        pin_tree(postmaster, cpus)
-        pinned = os.sched_getaffinity(postmaster) == cpus  # pin_tree skips what it may not pin
     except (OSError, StopIteration):
-        pinned, before = False, set()
-    if not pinned:
         yield False
         return
+    pin_tree(postmaster, cpus)
     try:
-        yield True
+        # pin_tree skips what it may not pin; whatever it did pin is given back below.
+        yield os.sched_getaffinity(postmaster) == cpus
     finally:
         pin_tree(postmaster, before)
 
