@@ -218,6 +218,10 @@ QUEUEING: dict[str, Any] = {
     "RATE_RAMP_SECONDS": envfloat("QUEUE_RATE_RAMP_SECONDS", 10.0, minimum=0.1),
     "LOW_PRIORITY_SHARE": envfloat("QUEUE_LOW_PRIORITY_SHARE", 0.2, minimum=0.0),
     "DRAIN_BUDGET_SECONDS": envfloat("QUEUE_DRAIN_BUDGET_SECONDS", 20.0, minimum=1.0),
+    # Delivery loops side by side in each drain task (queueing.deliver.drain): one lane's batch
+    # is at central while the other settles and claims. On PostgreSQL only: SQLite takes one
+    # writer at a time, so a second lane there would mostly wait for the first's lock.
+    "DRAIN_LANES": envint("QUEUE_DRAIN_LANES", 2, minimum=1),
     # Delivered messages are kept this long (reconciliation after a central restore reads
     # them), then purged daily. Dead and pending ones are never purged.
     "RETENTION_DAYS": envint("QUEUE_RETENTION_DAYS", 60, minimum=1),

@@ -10,11 +10,12 @@ import enum
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -69,6 +70,14 @@ class DrainSummary:
     more_due: bool = False
     # Stopped at an open breaker: seconds until the soonest of them lets a probe through.
     probe_in: float | None = None
+
+    def add(self, other: DrainSummary) -> None:
+        """Another lane's summary (see `drain`): counts add up, the soonest probe wins."""
+        self.report.add(other.report)
+        self.rounds += other.rounds
+        if other.probe_in is not None and (self.probe_in is None
+                                           or other.probe_in < self.probe_in):
+            self.probe_in = other.probe_in
 
 
 def deliver_batch(topic: Topic) -> Report:
@@ -328,13 +337,58 @@ def drain(
     budget_seconds: float,
     stop_when_blocked: bool = True,
     on_round: Callable[[Report], None] | None = None,
+    lanes: int = 1,
 ) -> DrainSummary:
     """Deliver rounds across all topics until nothing is due or the time budget is spent.
 
     With `stop_when_blocked` (the Celery task) it returns as soon as every topic is blocked by an
     open breaker, leaving the wait to the database and the sweep; the foreground command instead
     waits out rate limits and cooldowns.
+
+    `lanes` > 1 runs that many delivery loops side by side in this process, each on a database
+    connection of its own: while one lane's batch is at the upstream, another claims, builds and
+    settles the next, so the upstream always holds work from this worker. With one loop a worker
+    alternates (send, then settle and claim with the upstream idle for it), and when the
+    upstream is the slower side those pauses were what kept central from being busy
+    (docs/benchmarks.md, fifth pass). A lane's claim is the same leased claim as another
+    worker's: lanes never share a message. Callers inside a transaction that other connections
+    cannot see (tests) keep the default of one.
     """
+    if lanes <= 1:
+        summary = _drain_lane(budget_seconds, stop_when_blocked, on_round)
+    else:
+        with ThreadPoolExecutor(lanes - 1, thread_name_prefix="drain-lane") as pool:
+            others = [pool.submit(_drain_lane_in_thread, budget_seconds, stop_when_blocked,
+                                  on_round) for _ in range(lanes - 1)]
+            summary = _drain_lane(budget_seconds, stop_when_blocked, on_round)
+            for other in others:
+                summary.add(other.result())
+    summary.more_due = has_due_work()
+    return summary
+
+
+def lanes() -> int:
+    """How many lanes a drain task runs (settings QUEUEING["DRAIN_LANES"]); one on SQLite,
+    where writers take turns and a second lane would mostly wait for the first's lock."""
+    if connection.vendor != "postgresql":
+        return 1
+    return int(settings.QUEUEING.get("DRAIN_LANES", 1))
+
+
+def _drain_lane_in_thread(
+    budget_seconds: float, stop_when_blocked: bool, on_round: Callable[[Report], None] | None,
+) -> DrainSummary:
+    try:
+        return _drain_lane(budget_seconds, stop_when_blocked, on_round)
+    finally:
+        # The thread's own connections (Django keeps one per thread): the thread ends with
+        # this drain, and a connection left open would stay open on the server until it did.
+        connections.close_all()
+
+
+def _drain_lane(
+    budget_seconds: float, stop_when_blocked: bool, on_round: Callable[[Report], None] | None,
+) -> DrainSummary:
     summary = DrainSummary()
     deadline = time.monotonic() + budget_seconds
     while time.monotonic() < deadline:
@@ -363,5 +417,4 @@ def drain(
         if open_upstreams:
             summary.probe_in = min(breaker.state(u).open_for_seconds for u in open_upstreams)
         break
-    summary.more_due = has_due_work()
     return summary

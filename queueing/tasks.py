@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 
 from celery import shared_task
 from django.conf import settings
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 def drain() -> dict[str, int]:
     """Deliver due messages for a bounded time, then hand over to a fresh task if work remains
     (so one long backlog never holds a worker past its time limit, and other workers join in)."""
-    summary = deliver.drain(budget_seconds=settings.QUEUEING["DRAIN_BUDGET_SECONDS"])
+    summary = deliver.drain(budget_seconds=_budget(), lanes=deliver.lanes())
     if summary.more_due and summary.report.settled:
         kick()
     if summary.probe_in is not None:
@@ -28,6 +29,17 @@ def drain() -> dict[str, int]:
         log.info("drain: %d delivered, %d retried, %d dead in %d rounds",
                  r.delivered, r.retried, r.dead, summary.rounds)
     return {"delivered": r.delivered, "retried": r.retried, "dead": r.dead}
+
+
+def _budget() -> float:
+    """This drain's time budget: between half and all of DRAIN_BUDGET_SECONDS, at random.
+    Drains that began together (a recovery starts several within a second) would otherwise end
+    together, and at each such moment every worker stopped delivering at once to run what had
+    queued meanwhile (sweeps, sealing) before the next drain: central sat idle for 2-3 s every
+    20 s (docs/benchmarks.md, fifth pass). Spread out, one drain hands over while the others
+    keep central fed."""
+    budget = float(settings.QUEUEING["DRAIN_BUDGET_SECONDS"])
+    return budget * random.uniform(0.5, 1.0)  # noqa: S311 (spreading load, not a secret)
 
 
 @shared_task(name="queueing.purge_delivered", ignore_result=True, soft_time_limit=120,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import multiprocessing as mp
 import os
@@ -57,6 +58,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--no-pin-postgres", action="store_true",
                    help="leave the PostgreSQL server on every core (it is pinned with the office "
                         "by default, and given its cores back at the end)")
+    p.add_argument("--central-cpu-share", type=float, default=None,
+                   help="cap central at this share of its core (e.g. 0.3; a CFS quota in a "
+                        "cgroup of its own): central as a smaller machine than the office's, "
+                        "so the figures say whether the office keeps it fed; busy shares are "
+                        "then of the cap")
     p.add_argument("--naive-backlog", type=int, default=3_000,
                    help="applications for the naive design (it is slow; a rate needs no 10k)")
     p.add_argument("--hammer-jobs", type=int, default=10_000,
@@ -67,6 +73,9 @@ def parse_args() -> argparse.Namespace:
                    help="Celery worker processes (4: with 2, each waiting on its own round trips "
                         "to PostgreSQL and central, the office's core was a third idle)")
     p.add_argument("--concurrency", type=int, default=1, help="pool size of each worker")
+    p.add_argument("--lanes", type=int, default=None,
+                   help="QUEUE_DRAIN_LANES: delivery loops side by side in each drain task "
+                        "(default: the project's, 2)")
     p.add_argument("--batch-size", type=int, default=300,
                    help="QUEUE_BATCH_SIZE: messages per claim; more than central's 100 go out as "
                         "several batch calls at once")
@@ -93,9 +102,11 @@ def parse_args() -> argparse.Namespace:
 
 
 def queue_env(args: argparse.Namespace) -> dict[str, str]:
+    lanes = {} if args.lanes is None else {"QUEUE_DRAIN_LANES": str(args.lanes)}
     if args.production_knobs:
-        return {}
+        return lanes
     return {
+        **lanes,
         "QUEUE_BATCH_SIZE": str(args.batch_size),
         "QUEUE_RATE_START": str(args.rate_start),
         "QUEUE_RATE_CEILING": str(args.rate_ceiling),
@@ -120,6 +131,8 @@ class Drain:
     probe_passed: float = float("nan")
     rss: Any = None
     central_cpu: float = float("nan")  # central's CPU seconds from recovery to the last delivery
+    # The share of a core central may use (--central-cpu-share): busy shares are of that.
+    capacity: float = 1.0
     # The office's CPU seconds over the same span: Celery workers (and their pool children)
     # and the whole PostgreSQL server (this script's polling included; nothing else runs).
     worker_cpu: float = float("nan")
@@ -153,7 +166,7 @@ class Drain:
     @property
     def central_busy(self) -> float:
         """Share of its own core central spent working between recovery and the last delivery."""
-        return self.central_cpu / self.done
+        return self.central_cpu / self.done / self.capacity
 
     @property
     def rate_active(self) -> float:
@@ -168,7 +181,7 @@ class Drain:
         inside = [(t, cpu) for t, cpu in self.central_timeline if t10 <= t <= t90]
         if len(inside) < 2 or inside[-1][0] - inside[0][0] < 0.5:
             return float("nan")  # too short a window to say
-        return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+        return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0]) / self.capacity
 
     @property
     def rate_steady(self) -> float:
@@ -328,7 +341,7 @@ def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
     harness.migrate(naive_url, SETTINGS)
     knobs = queue_env(args)
     common_env = {"DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost", "DB_CONN_MAX_AGE": "60",
-                  "LOG_LEVEL": "WARNING", **knobs}
+                  "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"), **knobs}
     harness.stop_on_sigterm()
     from tests.drill.cluster import BIN, Cluster, wait_for
 
@@ -356,12 +369,14 @@ def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
     used = {k: q[k] for k in ("BATCH_SIZE", "RATE_START_PER_SECOND", "RATE_CEILING_PER_SECOND",
                               "RATE_RAMP_SECONDS", "BREAKER_FAILURE_THRESHOLD",
                               "BREAKER_COOLDOWN_SECONDS", "BREAKER_COOLDOWN_CAP_SECONDS",
-                              "DRAIN_BUDGET_SECONDS", "LEASE_SECONDS")}
+                              "DRAIN_BUDGET_SECONDS", "LEASE_SECONDS", "DRAIN_LANES")}
     used["SWEEP_SECONDS"] = settings.CELERY_BEAT_SCHEDULE["queueing-sweep"]["schedule"]
     log(f"queue knobs: {used}")
 
     control = None
     figures: dict[str, Any] = {}
+    capping = contextlib.ExitStack()
+    capacity = 1.0
     try:
         log(f"starting redis, the simulator (step_seconds={args.step_seconds}), "
             f"{args.workers} Celery workers x concurrency {args.concurrency} and beat "
@@ -372,6 +387,12 @@ def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
         assert central_pid is not None
         if split:
             harness.pin_tree(central_pid, central_cores)
+        if args.central_cpu_share:
+            if capping.enter_context(harness.cpu_capped(central_pid, args.central_cpu_share)):
+                capacity = args.central_cpu_share
+                log(f"central capped at {100 * capacity:.0f}% of its core")
+            else:
+                log("could not cap central's CPU (no writable cgroup cpu controller): whole core")
         control = cluster.central.control
         for i in range(args.workers):
             cluster.start_worker(f"w{i + 1}", concurrency=args.concurrency)
@@ -436,6 +457,7 @@ def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
                     figures["explain"] = explain_claim(waiting())
             roots = {name_: proc.pid for name_, proc in cluster.workers.items()}
             drain = Drain(name=name, total=waiting())
+            drain.capacity = capacity
             drain.rss = harness.RssSampler(roots)
             before_mb = sum(drain.rss.snapshot().values()) / 1024
             log(f"  central is back UP; draining {drain.total} (workers RSS {before_mb:.0f} MB)")
@@ -468,6 +490,10 @@ def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
             log(f"  {name}: drained {drain.total} in {drain.done:.1f} s after recovery "
                 f"(first delivery after {drain.first_delivery:.1f} s; the first probe passed "
                 f"after {drain.probe_passed:.1f} s)")
+            # The samples behind the figures, for a closer look (seconds since recovery).
+            (workdir / f"{name}-timeline.json").write_text(json.dumps({
+                "capacity": drain.capacity, "waiting": drain.timeline,
+                "central_cpu": drain.central_timeline}))
             return drain
 
         small = tangguh_drain("tangguh-small", args.small_backlog)
@@ -559,7 +585,8 @@ def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
                                         threads=args.hammer_threads, central_pid=central_pid)
             stats = control.stats()
             hammer_rate = created / wall
-            figures["hammer"] = {"created": created, "wall": wall, "busy": cpu / wall,
+            figures["hammer"] = {"created": created, "wall": wall,
+                                 "busy": cpu / wall / capacity,
                                  "load": harness.load(),
                                  "printed_twice": len(stats["printed_twice"]),
                                  "intake_per_second_max": stats["intake_per_second_max"]}
@@ -567,6 +594,7 @@ def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
     finally:
         log("stopping the cluster")
         cluster.stop()
+        capping.close()
 
     # --- figures --------------------------------------------------------------------------------
     print()
@@ -580,6 +608,9 @@ def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
               f"PostgreSQL {'too' if pg_pinned else 'not pinned'}")
     else:
         print("Cores: nothing pinned (central shares the cores with the office)")
+    if capacity < 1:
+        print(f"Central capped at {100 * capacity:.0f}% of its core (CFS quota): its busy "
+              f"shares below are of that cap")
     print(f"Queue knobs: {used}" + (" (project defaults)" if args.production_knobs else ""))
     print()
     rows = []
@@ -618,7 +649,8 @@ def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
               f"({big.rate_active:.0f} vs {hammer_rate:.0f} jobs/s)")
         if naive:
             print(f"Naive vs simulator max intake: x{naive.rate_active / hammer_rate:.2f}")
-        print(f"Central busy during the big drain: {100 * big.central_busy:.0f}% of its core "
+        of = "of its capped share" if capacity < 1 else "of its core"
+        print(f"Central busy during the big drain: {100 * big.central_busy:.0f}% {of} "
               f"from recovery to the last delivery, {100 * big.central_busy_steady:.0f}% "
               f"between 10% and 90% delivered, past the ramp (alone, hammered: "
               f"{100 * figures['hammer']['busy']:.0f}%)")
@@ -629,7 +661,7 @@ def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
         print(f"CPU per job, {d.name}: central {per_job['central']:.0f} us; office "
               f"{office:.0f} us (Celery workers {per_job['workers']:.0f} + PostgreSQL "
               f"{per_job['pg']:.0f}): one office core feeds central at most "
-              f"{100 * per_job['central'] / office:.0f}% busy")
+              f"{min(100.0, 100 * per_job['central'] / office / capacity):.0f}% busy")
     print()
     print("Worker memory (VmRSS of each Celery worker and its pool children, MB):")
     for d in [small, big, *([naive] if naive else [])]:

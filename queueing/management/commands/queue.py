@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -55,16 +56,18 @@ class Command(BaseCommand):
         bar = tqdm(total=start.pending + start.in_flight, unit="msg", desc="draining",
                    file=self.stdout)
         totals = Report()
+        lock = threading.Lock()  # the drain's lanes report from their own threads
 
         def on_round(report: Report) -> None:
-            totals.add(report)
-            bar.update(report.delivered + report.dead)
+            with lock:
+                totals.add(report)
+                bar.update(report.delivered + report.dead)
 
         deadline = time.monotonic() + max_seconds
         waiting = start.pending + start.in_flight
         while waiting and time.monotonic() < deadline:
             deliver.drain(budget_seconds=min(30.0, deadline - time.monotonic()),
-                          stop_when_blocked=False, on_round=on_round)
+                          stop_when_blocked=False, on_round=on_round, lanes=deliver.lanes())
             now = queue_stats()
             waiting = now.pending + now.in_flight
             bar.set_postfix(waiting=waiting, retries=totals.retried,
