@@ -165,7 +165,8 @@ class Drain:
 
     @property
     def central_busy(self) -> float:
-        """Share of its own core central spent working between recovery and the last delivery."""
+        """Share of its own core (of its cap, with --central-cpu-share) central spent working
+        between recovery and the last delivery."""
         return self.central_cpu / self.done / self.capacity
 
     @property
