@@ -26,14 +26,12 @@ def value_at(times: list[float], values: list[float], t: float) -> float:
 def seconds(path: Path) -> list[tuple[int, float, int]]:
     data = json.loads(path.read_text())
     capacity = float(data["capacity"])
-    w_times, waiting = zip(*data["waiting"], strict=True)
-    c_times, cpu = zip(*data["central_cpu"], strict=True)
+    w_times, waiting = (list(column) for column in zip(*data["waiting"], strict=True))
+    c_times, cpu = (list(column) for column in zip(*data["central_cpu"], strict=True))
     rows = []
     for second in range(int(w_times[-1]) + 1):
-        busy = (value_at(list(c_times), list(cpu), second + 1)
-                - value_at(list(c_times), list(cpu), second)) / capacity
-        settled = value_at(list(w_times), list(waiting), second) \
-            - value_at(list(w_times), list(waiting), second + 1)
+        busy = (value_at(c_times, cpu, second + 1) - value_at(c_times, cpu, second)) / capacity
+        settled = value_at(w_times, waiting, second) - value_at(w_times, waiting, second + 1)
         rows.append((second, busy, int(settled)))
     return rows
 
