@@ -372,7 +372,7 @@ def lanes() -> int:
     where writers take turns and a second lane would mostly wait for the first's lock."""
     if connection.vendor != "postgresql":
         return 1
-    return int(settings.QUEUEING.get("DRAIN_LANES", 1))
+    return int(settings.QUEUEING["DRAIN_LANES"])
 
 
 def _drain_lane_in_thread(

@@ -328,11 +328,13 @@ def main() -> None:
             log(f"central pinned to core {sorted(central_cores)}; this script, redis, the "
                 f"workers, beat and {'PostgreSQL' if pg_pinned else 'not PostgreSQL'} to "
                 f"{sorted(office_cores)}")
-        run(args, split, pg_pinned)
+        run(args, split, pg_pinned, stack)
 
 
 def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
-        pg_pinned: bool) -> None:
+        pg_pinned: bool, stack: contextlib.ExitStack) -> None:
+    """The whole run; `stack` undoes what it changes on the machine (central's CPU cap) at the
+    end, with the pinning of main()."""
     if split:
         central_cores, office_cores = split
     url = harness.recreate_database(args.database)
@@ -376,7 +378,6 @@ def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
 
     control = None
     figures: dict[str, Any] = {}
-    capping = contextlib.ExitStack()
     capacity = 1.0
     try:
         log(f"starting redis, the simulator (step_seconds={args.step_seconds}), "
@@ -389,7 +390,7 @@ def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
         if split:
             harness.pin_tree(central_pid, central_cores)
         if args.central_cpu_share:
-            if capping.enter_context(harness.cpu_capped(central_pid, args.central_cpu_share)):
+            if stack.enter_context(harness.cpu_capped(central_pid, args.central_cpu_share)):
                 capacity = args.central_cpu_share
                 log(f"central capped at {100 * capacity:.0f}% of its core")
             else:
@@ -595,7 +596,6 @@ def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
     finally:
         log("stopping the cluster")
         cluster.stop()
-        capping.close()
 
     # --- figures --------------------------------------------------------------------------------
     print()
