@@ -143,7 +143,11 @@ def _send(topic: Topic, messages: list[OutboxMessage]) -> list[Outcome]:
     if len(outcomes) != len(messages):
         raise RuntimeError(f"topic {topic.name} returned {len(outcomes)} outcomes for "
                            f"{len(messages)} messages")
-    breaker.record_success(topic.upstream)
+    if not all(isinstance(o, Deferred) for o in outcomes):
+        # Only a call that was made says upstream is well: a round whose messages were all
+        # deferred (texts held for the night after an evening outage, immigration/notify)
+        # made none, and must not close a half-open breaker.
+        breaker.record_success(topic.upstream)
     throttled = [o.retry_after for o in outcomes if isinstance(o, RetryLater) and o.retry_after]
     if throttled:
         limiter.pause(topic.upstream, max(throttled))

@@ -14,7 +14,7 @@ from queueing import breaker, deliver, limiter
 from queueing.backoff import retry_delay
 from queueing.models import OutboxMessage, UpstreamHealth
 from queueing.outbox import enqueue
-from queueing.topics import UpstreamUnavailable
+from queueing.topics import Deferred, Delivered, UpstreamUnavailable
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -122,6 +122,28 @@ def test_while_open_the_delivery_loop_only_probes(upstream, queue_settings):
     # (0.2 s doubling to 1 s), however many times the loop ran and however big the backlog.
     assert len(upstream.batches) == 2
     assert 1 <= upstream.probes <= 4
+
+
+def test_rounds_that_called_nobody_do_not_close_a_recovering_breaker(upstream, queue_settings):
+    """A round whose every message was deferred (texts held for the night after an evening
+    outage) made no call: it says nothing about upstream's health, so it must not count towards
+    closing the breaker."""
+    queue_settings(BREAKER_FAILURE_THRESHOLD=1, RATE_START_PER_SECOND=1e9,
+                   RATE_CEILING_PER_SECOND=1e9)  # no ramp to wait for
+    with transaction.atomic():
+        for i in range(3):
+            enqueue(topic="test.topic", key=f"k{i}", payload={})
+    breaker.record_failure("test-upstream", "503")
+    _wait_for(lambda: breaker.state("test-upstream").open_for_seconds == 0)
+    upstream.answer = lambda m: Deferred("quiet hours")
+    for _ in range(breaker.CLOSE_AFTER_SUCCESSES + 1):  # the first round probes, then sends
+        deliver.deliver_batch(deliver.topics.get("test.topic"))
+    assert upstream.probes == 1 and len(upstream.batches) == breaker.CLOSE_AFTER_SUCCESSES + 1
+    assert breaker.gate("test-upstream") == "half_open"
+    upstream.answer = lambda m: Delivered({"ok": True})
+    for _ in range(breaker.CLOSE_AFTER_SUCCESSES):
+        deliver.deliver_batch(deliver.topics.get("test.topic"))
+    assert breaker.gate("test-upstream") == "closed"
 
 
 @given(attempts=st.integers(0, 50), retry_after=st.one_of(st.none(), st.floats(0, 100)))
