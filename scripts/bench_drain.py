@@ -646,8 +646,11 @@ def run(args: argparse.Namespace, split: tuple[set[int], set[int]] | None,
               f"{naive.rate_active:.0f} jobs/s; "
               f"sustained x{big.rate_steady / naive.rate_steady:.1f})")
     if hammer_rate:
+        # Both: the active rate carries the ramp after recovery, the sustained one does not.
         print(f"Tangguh vs simulator max intake: x{big.rate_active / hammer_rate:.2f} "
-              f"({big.rate_active:.0f} vs {hammer_rate:.0f} jobs/s)")
+              f"({big.rate_active:.0f} vs {hammer_rate:.0f} jobs/s); sustained "
+              f"x{big.rate_steady / hammer_rate:.2f} ({big.rate_steady:.0f} jobs/s, 10-90% "
+              f"delivered)")
         if naive:
             print(f"Naive vs simulator max intake: x{naive.rate_active / hammer_rate:.2f}")
         of = "of its capped share" if capacity < 1 else "of its core"
