@@ -203,6 +203,9 @@ QUEUEING: dict[str, Any] = {
     "REDIS_URL": REDIS_URL,
     "BATCH_SIZE": envint("QUEUE_BATCH_SIZE", 50, minimum=1),
     "LEASE_SECONDS": envint("QUEUE_LEASE_SECONDS", 60, minimum=5),
+    # A worker that stops announcing its leases for this long is taken for dead and its leases
+    # end at the next sweep, not after LEASE_SECONDS (queueing/liveness.py).
+    "LIVENESS_SECONDS": envfloat("QUEUE_LIVENESS_SECONDS", 3.0, minimum=1.0),
     "BACKOFF_BASE_SECONDS": envfloat("QUEUE_BACKOFF_BASE_SECONDS", 2.0, minimum=0.01),
     "BACKOFF_CAP_SECONDS": envfloat("QUEUE_BACKOFF_CAP_SECONDS", 600.0, minimum=0.1),
     "MAX_ATTEMPTS": envint("QUEUE_MAX_ATTEMPTS", 0, minimum=0),  # 0: retry transient forever

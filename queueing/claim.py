@@ -40,6 +40,10 @@ def claim_queries(
     )
 
 
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
 # What a delivery round reads of a claimed message (queueing.deliver and the topics' send
 # functions). The rest (timestamps above all, each a conversion) stays deferred: read on access.
 CLAIMED_FIELDS = ("id", "topic", "key", "payload", "priority", "status", "attempts",
@@ -47,16 +51,18 @@ CLAIMED_FIELDS = ("id", "topic", "key", "payload", "priority", "status", "attemp
 
 
 def claim(
-    *, topic: str, limit: int, lease_seconds: float, low_priority_share: float
+    *, topic: str, limit: int, lease_seconds: float, low_priority_share: float,
+    token: str | None = None,
 ) -> tuple[str, list[OutboxMessage]]:
-    """Lease up to `limit` due messages of `topic`. Returns the lease token and the messages.
+    """Lease up to `limit` due messages of `topic`. Returns the lease token (`token`, or a new
+    one) and the messages.
 
     Order: highest priority first, oldest first within a priority; but a share of every batch
     goes to the oldest due messages whatever their priority, so a steady stream of express work
     can never starve regular applications.
     """
     now = timezone.now()
-    token = uuid.uuid4().hex
+    token = token or new_token()
     reserve = int(limit * low_priority_share) if limit > 1 else 0
     if low_priority_share > 0 and limit > 1:
         reserve = max(reserve, 1)

@@ -19,9 +19,9 @@ from django.db import connection, connections, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from queueing import breaker, limiter, metrics, topics
+from queueing import breaker, limiter, liveness, metrics, topics
 from queueing.backoff import retry_delay
-from queueing.claim import claim
+from queueing.claim import claim, new_token
 from queueing.models import MessageStatus, OutboxMessage, UpstreamHealth
 from queueing.topics import (
     Deferred,
@@ -99,18 +99,23 @@ def deliver_batch(topic: Topic) -> Report:
     if grant.granted == 0:
         report.blocked, report.wait_seconds = Blocked.RATE_LIMITED, grant.wait_seconds
         return report
-    token, messages = claim(
-        topic=topic.name,
-        limit=grant.granted,
-        lease_seconds=q["LEASE_SECONDS"],
-        low_priority_share=q["LOW_PRIORITY_SHARE"],
-    )
-    if not messages:
-        if gate == "half_open":
-            _confirm_recovery(topic)
-        return report
-    outcomes = _send(topic, messages)
-    _settle(topic, token, messages, outcomes, report)
+    token = new_token()
+    # Announced before the claim commits, so no moment exists where the lease has a token
+    # that liveness.dead could call dead (queueing/liveness.py).
+    with liveness.holding(token):
+        token, messages = claim(
+            topic=topic.name,
+            limit=grant.granted,
+            lease_seconds=q["LEASE_SECONDS"],
+            low_priority_share=q["LOW_PRIORITY_SHARE"],
+            token=token,
+        )
+        if not messages:
+            if gate == "half_open":
+                _confirm_recovery(topic)
+            return report
+        outcomes = _send(topic, messages)
+        _settle(topic, token, messages, outcomes, report)
     return report
 
 
@@ -314,6 +319,24 @@ def purge_delivered(*, older_than_days: int) -> int:
         status=MessageStatus.DELIVERED, delivered_at__lt=cutoff
     ).delete()
     return deleted
+
+
+def release_dead_leases() -> int:
+    """End at once the leases whose worker died (queueing/liveness.py): their messages are
+    then due like any expired lease, instead of waiting out LEASE_SECONDS. Returns how many
+    messages were released. The sweep calls it; the in-flight rows are few (a claim's worth
+    per working lane) and found on the `outbox_due` index."""
+    now = timezone.now()
+    in_flight = OutboxMessage.objects.filter(status=MessageStatus.IN_FLIGHT, lease_until__gt=now)
+    tokens = sorted(set(in_flight.values_list("lease_token", flat=True)))
+    dead = liveness.dead(tokens)
+    if not dead:
+        return 0
+    released = in_flight.filter(lease_token__in=dead).update(lease_until=now)
+    if released:
+        log.warning("released %d messages leased by %d workers that died mid-round",
+                    released, len(dead))
+    return released
 
 
 def has_due_work(topic: str | None = None) -> bool:

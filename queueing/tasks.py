@@ -55,6 +55,7 @@ def sweep() -> bool:
     what makes a flushed or restarted Redis, or a lost kick, cost a delay and never a message.
     An upstream not yet back up is looked at too, with no work waiting: its probes are what
     close the breaker and the outage."""
+    deliver.release_dead_leases()
     if deliver.has_due_work() or deliver.has_unsettled_upstream():
         kick()
         return True
