@@ -11,7 +11,8 @@ once; the messages are then claimed like any expired lease, and central's dedupe
 second send harmless.
 
 Absence proves death only if Redis kept its keys: after a flush or a restart nothing is known
-until every live worker has renewed again, so an epoch key says since when Redis has been
+until every live worker has renewed again, so an epoch key says since when this Redis server
+(its run id, new at every start, so a restart that reloads an old snapshot counts too) has been
 keeping them, and nothing is declared dead before the epoch is LIVENESS_SECONDS old. Without
 Redis nothing is declared dead either: leases then run their full length, as before.
 
@@ -46,6 +47,12 @@ if not since then
 end
 return tostring(now - tonumber(since))
 """
+
+
+def epoch_key() -> str:
+    """This Redis server's epoch key (raises redis.RedisError when it cannot be asked)."""
+    run_id = redis_state.client().info("server").get("run_id", "")
+    return f"{EPOCH_KEY}:{run_id}"
 
 
 def _key(token: str) -> str:
@@ -127,7 +134,7 @@ def dead(tokens: list[str]) -> list[str]:
     if not tokens:
         return []
     try:
-        if float(redis_state.run(_EPOCH_AGE, [EPOCH_KEY])) < _ttl():
+        if float(redis_state.run(_EPOCH_AGE, [epoch_key()])) < _ttl():
             return []
         with redis_state.client().pipeline(transaction=False) as pipe:
             for token in tokens:

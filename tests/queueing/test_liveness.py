@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
+import subprocess
 import time
 from typing import Any
 
@@ -18,6 +20,7 @@ from queueing import deliver, liveness, redis_state
 from queueing.claim import claim
 from queueing.models import MessageStatus, OutboxMessage
 from queueing.outbox import enqueue
+from services.simulator.process import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +38,7 @@ def _redis() -> redis.Redis:
 
 def _epoch_long_ago() -> None:
     """Redis has been keeping keys for a while (no flush just now)."""
-    _redis().set(liveness.EPOCH_KEY, f"{time.time() - 3600:.6f}")
+    _redis().set(liveness.epoch_key(), f"{time.time() - 3600:.6f}")
 
 
 def _claimed(n: int, token: str) -> list[int]:
@@ -115,6 +118,51 @@ def test_right_after_redis_forgot_everything_nobody_is_called_dead(quick, upstre
     assert deliver.release_dead_leases() == 0
     time.sleep(1.1)  # the epoch is now older than LIVENESS_SECONDS: absence means death
     assert deliver.release_dead_leases() == 2
+
+
+def _private_redis(port: int, workdir: Any) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
+         "127.0.0.1", "--dir", str(workdir), "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with redis.Redis(port=port) as client:
+                if client.ping():
+                    return server
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_a_restart_that_reloads_a_snapshot_is_a_new_epoch(quick, upstream, settings, tmp_path):
+    """A Redis restarted from its snapshot brings the old epoch back but not the workers'
+    announcements (their keys lapsed meanwhile): the epoch is per server run, so nobody is
+    called dead until live workers have had time to announce again."""
+    port = free_port()
+    settings.QUEUEING = {**settings.QUEUEING, "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+    server = _private_redis(port, tmp_path)
+    try:
+        redis_state.reset()
+        _claimed(1, token="alive-before-the-restart")
+        old_epoch = liveness.epoch_key()
+        redis_state.client().set(old_epoch, f"{time.time() - 3600:.6f}")
+        redis_state.client().save()  # the snapshot holds the old epoch
+        server.terminate()
+        server.wait(10)
+        server = _private_redis(port, tmp_path)
+        redis_state.reset()
+        assert redis_state.client().exists(old_epoch)  # the old epoch came back
+        assert deliver.release_dead_leases() == 0
+        time.sleep(1.1)  # the new run's epoch is old enough now
+        assert deliver.release_dead_leases() == 1
+    finally:
+        server.kill()
+        server.wait(10)
+        redis_state.reset()
 
 
 def test_without_redis_leases_run_their_full_length(quick, upstream, settings):
