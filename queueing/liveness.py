@@ -22,7 +22,6 @@ registry (Celery's own inspect/ping) answers per worker, not per lease, and over
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -32,8 +31,6 @@ import redis
 from django.conf import settings
 
 from queueing import redis_state
-
-log = logging.getLogger(__name__)
 
 EPOCH_KEY = "queueing:leases:epoch"
 
