@@ -143,8 +143,9 @@ def _phone_submits(web: str, payload: dict[str, Any], rng: random.Random,
     with httpx.Client(timeout=30) as client:
         def once() -> httpx.Response:
             started = time.perf_counter()
-            response = client.post(f"{web}/api/v1/applications", json=payload,
-                                   headers={"Idempotency-Key": key})
+            response = _resent_on_a_reset_connection(
+                lambda: client.post(f"{web}/api/v1/applications", json=payload,
+                                    headers={"Idempotency-Key": key}))
             latencies.append((time.perf_counter() - started) * 1000)
             return response
 
@@ -166,6 +167,19 @@ def _phone_submits(web: str, payload: dict[str, Any], rng: random.Random,
             time.sleep(0.05)
             responses.append(once())
     return body
+
+
+def _resent_on_a_reset_connection(send: Callable[[], httpx.Response]) -> httpx.Response:
+    """Send again when the connection broke before an answer came, as a phone or a clerk's
+    browser does. A kept-alive connection the server closes just as the client reuses it is
+    reset (ECONNRESET), a race of every HTTP/1.1 keep-alive client, not a fault of the office;
+    both callers are safe to repeat (an idempotency key; approving twice is a double click)."""
+    for _ in range(4):
+        try:
+            return send()
+        except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
+            time.sleep(0.05)
+    return send()
 
 
 def _attach_dossier(reference: str, seed: int) -> None:
@@ -224,7 +238,8 @@ def run_drill(cluster: Cluster, *, applications: int, log: Log = print,
             finally:
                 connections.close_all()  # this pool thread's connection, not left open
         for _ in range(2 if rng.random() < 0.2 else 1):  # a double click at the counter
-            response = staff.post(f"/api/v1/applications/{receipt['reference']}/approve")
+            response = _resent_on_a_reset_connection(
+                lambda: staff.post(f"/api/v1/applications/{receipt['reference']}/approve"))
             assert response.status_code == 200, response.text
         with lock:
             receipts.append(receipt)
