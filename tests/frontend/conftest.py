@@ -107,6 +107,9 @@ def fill_application(page: Page, applicant: dict[str, Any], *, office: str = "NN
                      documents: Callable[[Page], None] | None = None) -> None:
     """Walk the five steps as Siti would (`documents` attaches files on the documents step),
     then press Send."""
+    # Not before the form holds its draft: the offices are listed a moment earlier, and a step
+    # taken in between was undone (a flaky #nik "not visible").
+    page.wait_for_selector("#apply[data-ready]", state="attached")
     page.select_option("#office", office)
     page.click("#next")
     page.fill("#nik", applicant["nik"])
